@@ -1,0 +1,216 @@
+"""Cluster: the EKS control plane, its KMS key, managed add-ons and the controller node group.
+
+Pure builders decide the security-relevant shapes (access entries, node group labels and taints, trust
+policy); the `Cluster` component wires them into pulumi-eks and exposes a Kubernetes provider for the
+components that install into the cluster.
+
+Why the controller node group is tainted `CriticalAddonsOnly=true:NoSchedule`: Karpenter's chart and the
+CoreDNS add-on both tolerate that taint by default, so CoreDNS has somewhere to run before any Karpenter
+node exists, while ordinary workloads are pushed onto Karpenter-provisioned capacity.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from components import versions
+from components.aws_naming import partition_for_region
+from components.config import PlatformConfig
+from components.karpenter_iam import NODE_MANAGED_POLICIES, managed_policy_arn, node_trust_policy
+from components.network import DISCOVERY_TAG
+
+CONTROLLER_LABEL = "karpenter.sh/controller"
+CONTROLLER_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+
+
+def controller_node_labels() -> dict[str, str]:
+    """Labels Karpenter's nodeSelector matches, so the controller runs only on this group."""
+    return {CONTROLLER_LABEL: "true", "gpu-eks/node-role": "controller"}
+
+
+def controller_ami_type(architecture: str) -> str:
+    """EKS-optimised AL2023 AMI type for the controller group's CPU architecture."""
+    return "AL2023_ARM_64_STANDARD" if architecture == "arm64" else "AL2023_x86_64_STANDARD"
+
+
+def cluster_admin_policy_arn(partition: str) -> str:
+    """The EKS access policy granting cluster-wide admin."""
+    return f"arn:{partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"
+
+
+def resource_tags(config: PlatformConfig) -> dict[str, str]:
+    """Tags every AWS resource carries: the user's tags plus ownership markers for cost reports."""
+    return {**config.tags, "gpu-eks/cluster": config.cluster_name, "gpu-eks/stack": config.stack}
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    """Inputs of the Cluster component."""
+
+    config: PlatformConfig
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    public_subnet_ids: pulumi.Input[list[str]]
+
+
+class Cluster(pulumi.ComponentResource):
+    """EKS cluster with secrets encryption, access entries, OIDC, add-ons and the controller node group."""
+
+    name: str
+    arn: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]  # secret
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_provider_url: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    node_security_group_id: pulumi.Output[str]
+    controller_node_group_name: pulumi.Output[str]
+    provider: k8s.Provider
+    # Everything a Kubernetes object needs to exist before it is applied: the node group (so pods can run)
+    # and the add-ons (so DNS works). Later components depend on this.
+    ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-eks:cluster:Cluster", name, None, opts)
+        config = args.config
+        partition = partition_for_region(config.region)
+        tags = resource_tags(config)
+        child = pulumi.ResourceOptions(parent=self)
+        self.name = config.cluster_name
+
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"EKS secrets envelope encryption for {config.cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=child,
+        )
+        aws.kms.Alias(f"{name}-secrets-key-alias", name=f"alias/{config.cluster_name}-eks-secrets",
+                      target_key_id=secrets_key.key_id, opts=child)
+
+        access_entries = {
+            f"admin-{index}": eks.AccessEntryArgs(
+                principal_arn=arn,
+                access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
+                    policy_arn=cluster_admin_policy_arn(partition),
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                )},
+            )
+            for index, arn in enumerate(config.cluster_admins)
+        }
+        cluster = eks.Cluster(
+            f"{name}-eks",
+            eks.ClusterArgs(
+                name=config.cluster_name,
+                version=config.kubernetes_version,
+                vpc_id=args.vpc_id,
+                private_subnet_ids=args.private_subnet_ids,
+                public_subnet_ids=args.public_subnet_ids,
+                authentication_mode=eks.AuthenticationMode.API,
+                access_entries=access_entries,
+                endpoint_private_access=True,
+                endpoint_public_access=config.endpoint.public_access,
+                public_access_cidrs=list(config.endpoint.public_access_cidrs) or None,
+                enabled_cluster_log_types=list(config.cluster_log_types),
+                encryption_config_key_arn=secrets_key.arn,
+                create_oidc_provider=True,
+                skip_default_node_group=True,
+                # Every node (managed and Karpenter) joins the EKS-managed cluster security group, which
+                # already allows node <-> node and node <-> control plane traffic; pulumi-eks's extra
+                # groups would split nodes into groups that cannot reach each other's CoreDNS.
+                skip_default_security_groups=True,
+                # CoreDNS is installed below as a managed add-on once the controller nodes exist.
+                coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+                tags=tags,
+            ),
+            opts=child,
+        )
+        eks_cluster = cluster.eks_cluster
+
+        node_role = aws.iam.Role(
+            f"{name}-controller-node-role",
+            name=f"{config.cluster_name}-controller-node",
+            # Same trust and managed policies as Karpenter's nodes (upstream reference), one source of truth.
+            assume_role_policy=json.dumps(node_trust_policy(partition)),
+            tags=tags,
+            opts=child,
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(f"{name}-controller-node-{policy}", role=node_role.name,
+                                         policy_arn=managed_policy_arn(partition, policy), opts=child)
+            for policy in NODE_MANAGED_POLICIES
+        ]
+        group = config.controller_node_group
+        node_group = eks.ManagedNodeGroup(
+            f"{name}-controller",
+            eks.ManagedNodeGroupArgs(
+                cluster=cluster,
+                node_group_name=f"{config.cluster_name}-controller",
+                node_role=node_role,
+                instance_types=list(group.instance_types),
+                ami_type=controller_ami_type(group.architecture),
+                capacity_type="ON_DEMAND",
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                    min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size),
+                subnet_ids=args.private_subnet_ids,
+                disk_size=group.disk_size_gib,
+                labels=controller_node_labels(),
+                taints=[aws.eks.NodeGroupTaintArgs(**CONTROLLER_TAINT)],
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+        )
+
+        addons = [
+            aws.eks.Addon(
+                f"{name}-{addon}",
+                cluster_name=eks_cluster.name,
+                addon_name=addon,
+                addon_version=addon_version,
+                # EKS bootstraps a self-managed CoreDNS; the managed add-on takes it over.
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="PRESERVE",
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[node_group]),
+            )
+            for addon, addon_version in sorted(versions.EKS_ADDON_VERSIONS.items())
+        ]
+        # Karpenter discovers the security group for its nodes by this tag.
+        aws.ec2.Tag(
+            f"{name}-cluster-sg-discovery-tag",
+            resource_id=eks_cluster.vpc_config.cluster_security_group_id,
+            key=DISCOVERY_TAG,
+            value=config.cluster_name,
+            opts=child,
+        )
+
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=child,
+        )
+        self.arn = eks_cluster.arn
+        self.endpoint = eks_cluster.endpoint
+        self.oidc_provider_arn = cluster.oidc_provider_arn
+        self.oidc_provider_url = cluster.oidc_provider_url
+        self.oidc_issuer = cluster.oidc_issuer
+        self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id
+        # Nodes use the cluster security group (see skip_default_security_groups above).
+        self.node_security_group_id = self.cluster_security_group_id
+        self.controller_node_group_name = node_group.node_group.node_group_name
+        self.ready = [node_group, *addons]
+        self.register_outputs({
+            "endpoint": self.endpoint,
+            "oidcProviderArn": self.oidc_provider_arn,
+            "controllerNodeGroupName": self.controller_node_group_name,
+        })

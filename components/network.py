@@ -1,0 +1,108 @@
+"""Network: a new VPC (pulumi-awsx) with tagged public/private subnets, or a VPC the user brings.
+
+Pure builders (`subnet_layout`, `subnet_tags`) decide sizes and tags; the `Network` component only wires
+them into `awsx.ec2.Vpc`. awsx is used instead of hand-written route tables because it already handles
+per-AZ subnets, route tables, the internet gateway and single or per-AZ NAT gateways correctly.
+"""
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import pulumi
+import pulumi_awsx as awsx
+
+from components.config import ExistingVpcConfig, NewVpcConfig
+
+DISCOVERY_TAG = "karpenter.sh/discovery"
+
+
+@dataclass(frozen=True)
+class SubnetLayout:
+    """CIDR mask lengths for each AZ's subnets."""
+
+    private_mask: int
+    public_mask: int
+
+
+def subnet_layout(cidr: str, availability_zones: int) -> SubnetLayout:
+    """Split the VPC into one equal block per AZ; the private subnet takes half of it, public a quarter.
+
+    Private subnets are large because the VPC CNI gives every pod a VPC address; the remaining quarter of
+    each AZ block stays free for later (e.g. isolated subnets).
+    """
+    prefix = ipaddress.IPv4Network(cidr).prefixlen
+    per_az_prefix = prefix + math.ceil(math.log2(availability_zones))
+    return SubnetLayout(private_mask=per_az_prefix + 1, public_mask=per_az_prefix + 2)
+
+
+def subnet_tags(cluster_name: str) -> dict[str, dict[str, str]]:
+    """Tags per subnet kind: load balancer roles for the AWS LB controller, discovery for Karpenter."""
+    return {
+        "public": {"kubernetes.io/role/elb": "1"},
+        "private": {"kubernetes.io/role/internal-elb": "1", DISCOVERY_TAG: cluster_name},
+    }
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """Inputs of the Network component."""
+
+    config: NewVpcConfig | ExistingVpcConfig
+    cluster_name: str
+    tags: Mapping[str, str]
+
+
+class Network(pulumi.ComponentResource):
+    """The VPC the cluster lives in. Outputs: vpc_id, private_subnet_ids, public_subnet_ids."""
+
+    vpc_id: pulumi.Output[str]
+    private_subnet_ids: pulumi.Output[list[str]]
+    public_subnet_ids: pulumi.Output[list[str]]
+    # Karpenter's EC2NodeClass subnetSelectorTerms: by discovery tag for our VPC, by ID for a brought one
+    # (we do not tag subnets we do not own).
+    karpenter_subnet_selector: list[dict]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-eks:network:Network", name, None, opts)
+        config = args.config
+        if isinstance(config, ExistingVpcConfig):
+            self.vpc_id = pulumi.Output.from_input(config.vpc_id)
+            self.private_subnet_ids = pulumi.Output.from_input(list(config.private_subnet_ids))
+            self.public_subnet_ids = pulumi.Output.from_input(list(config.public_subnet_ids))
+            self.karpenter_subnet_selector = [{"id": subnet} for subnet in config.private_subnet_ids]
+        else:
+            layout = subnet_layout(config.cidr, config.availability_zones)
+            tags = subnet_tags(args.cluster_name)
+            vpc = awsx.ec2.Vpc(
+                f"{name}-vpc",
+                awsx.ec2.VpcArgs(
+                    cidr_block=config.cidr,
+                    number_of_availability_zones=config.availability_zones,
+                    subnet_strategy=awsx.ec2.SubnetAllocationStrategy.AUTO,
+                    subnet_specs=[
+                        awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PRIVATE, cidr_mask=layout.private_mask,
+                                                tags=tags["private"]),
+                        awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PUBLIC, cidr_mask=layout.public_mask,
+                                                tags=tags["public"]),
+                    ],
+                    nat_gateways=awsx.ec2.NatGatewayConfigurationArgs(
+                        strategy=awsx.ec2.NatGatewayStrategy.SINGLE if config.nat_gateways == "single"
+                        else awsx.ec2.NatGatewayStrategy.ONE_PER_AZ),
+                    enable_dns_hostnames=True,
+                    enable_dns_support=True,
+                    tags={**args.tags, "Name": args.cluster_name},
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.vpc_id = vpc.vpc_id
+            self.private_subnet_ids = vpc.private_subnet_ids
+            self.public_subnet_ids = vpc.public_subnet_ids
+            self.karpenter_subnet_selector = [{"tags": {DISCOVERY_TAG: args.cluster_name}}]
+        self.register_outputs({
+            "vpcId": self.vpc_id,
+            "privateSubnetIds": self.private_subnet_ids,
+            "publicSubnetIds": self.public_subnet_ids,
+        })

@@ -1,0 +1,176 @@
+"""Offline renderer: run the real program for one stack under mocks and write what it would create.
+
+    python -m tools.render STACK [--config FILE] [--out DIR]
+
+Prints the resource tree and a count, and writes DIR (default build/STACK):
+  resources.json  every registered resource: type, name, parent, inputs (plus dependsOn and provider)
+  outputs.json    the stack outputs
+  manifests/      every Kubernetes object as YAML
+  helm/           every Helm release: chart, repository, version, namespace, values
+Secrets are "[secret]" everywhere. Output is deterministic, so diffing two renders is a review aid.
+Invalid config: the error on stderr, exit code 2, nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.harness import REPO_ROOT, Registration, StackRun, run_stack
+
+EXIT_CONFIG_ERROR = 2
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def is_kubernetes_object(registration: Registration) -> bool:
+    """Kubernetes API objects (not Helm releases, not providers)."""
+    return registration.type.startswith("kubernetes:") and registration.type != HELM_RELEASE
+
+
+def manifest_of(registration: Registration) -> dict[str, Any]:
+    """The object as it would be applied: apiVersion, kind, metadata and the rest of its inputs."""
+    inputs = registration.redacted_inputs()
+    _, api_version, kind = registration.type.split(":")
+    manifest = {"apiVersion": inputs.get("apiVersion", api_version.replace("core/", "")), "kind": inputs.get("kind", kind)}
+    manifest.update({k: v for k, v in inputs.items() if k not in ("apiVersion", "kind")})
+    return manifest
+
+
+def helm_release_of(registration: Registration) -> dict[str, Any]:
+    """A Helm release's identifying fields and values."""
+    inputs = registration.redacted_inputs()
+    return {
+        "release": inputs.get("name", registration.name),
+        "chart": inputs.get("chart"),
+        "repository": (inputs.get("repositoryOpts") or {}).get("repo"),
+        "version": inputs.get("version"),
+        "namespace": inputs.get("namespace"),
+        "skipCrds": bool(inputs.get("skipCrds", False)),
+        "dependsOn": [],
+        "values": inputs.get("values") or {},
+    }
+
+
+def _detail(registration: Registration) -> str:
+    """A short summary after a tree line for the resources a reviewer looks for."""
+    inputs = registration.redacted_inputs()
+    if registration.type == "eks:index:ManagedNodeGroup":
+        taints = ", ".join(f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in inputs.get("taints", []))
+        scaling = inputs.get("scalingConfig", {})
+        return (f"instanceTypes={','.join(inputs.get('instanceTypes', []))} "
+                f"size={scaling.get('minSize')}/{scaling.get('desiredSize')}/{scaling.get('maxSize')} taints=[{taints}]")
+    if registration.type == "eks:index:Cluster":
+        return f"name={inputs.get('name')} version={inputs.get('version')} authenticationMode={inputs.get('authenticationMode')}"
+    if registration.type == HELM_RELEASE:
+        release = helm_release_of(registration)
+        return f"chart={release['chart']}@{release['version']}" + (" skipCrds" if release["skipCrds"] else "")
+    if registration.type == "aws:kms/key:Key":
+        return f"rotation={'on' if inputs.get('enableKeyRotation') else 'off'}"
+    if registration.type == "aws:eks/addon:Addon":
+        return f"addon={inputs.get('addonName')}"
+    if is_kubernetes_object(registration) and "metadata" in inputs:
+        return f"{inputs.get('kind', '')} {inputs['metadata'].get('name', '')}".strip()
+    return ""
+
+
+def resource_tree(run: StackRun) -> list[str]:
+    """Lines of the resource tree, indented by parent, children sorted by type then name."""
+    children: dict[str | None, list[Registration]] = {}
+    known = {r.urn for r in run.resources}
+    for registration in run.resources:
+        parent = registration.parent_urn if registration.parent_urn in known else None
+        children.setdefault(parent, []).append(registration)
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for registration in sorted(children.get(parent, []), key=lambda r: (r.type, r.name)):
+            detail = _detail(registration)
+            lines.append(f"{'  ' * depth}{registration.type} {registration.name}" + (f"  ({detail})" if detail else ""))
+            walk(registration.urn, depth + 1)
+
+    walk(None, 0)
+    return lines
+
+
+def resources_document(run: StackRun) -> list[dict[str, Any]]:
+    """resources.json content: one entry per resource, sorted by type and name."""
+    names = {r.urn: r.name for r in run.resources}
+    return [
+        {
+            "type": r.type,
+            "name": r.name,
+            "parent": names.get(r.parent_urn) if r.parent_urn else None,
+            "inputs": r.redacted_inputs(),
+            "dependsOn": sorted(names[d] for d in r.dependencies if d in names),
+            "provider": run.name_of(r.provider_urn),
+        }
+        for r in sorted(run.resources, key=lambda r: (r.type, r.name))
+    ]
+
+
+def _dump_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _dump_yaml(path: Path, data: Any) -> None:
+    path.write_text(yaml.safe_dump(data, sort_keys=True, default_flow_style=False))
+
+
+def write_render(run: StackRun, out: Path) -> None:
+    """Write resources.json, outputs.json, manifests/ and helm/ into `out` (replacing an older render)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for sub in ("manifests", "helm"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+        (out / sub).mkdir()
+    _dump_json(out / "resources.json", resources_document(run))
+    _dump_json(out / "outputs.json", run.redacted_outputs())
+    names = {r.urn: r.name for r in run.resources}
+    for registration in run.resources:
+        if registration.type == HELM_RELEASE:
+            release = helm_release_of(registration)
+            release["dependsOn"] = sorted(names[d] for d in registration.dependencies if d in names)
+            _dump_yaml(out / "helm" / f"{release['release']}.yaml", release)
+        elif is_kubernetes_object(registration):
+            manifest = manifest_of(registration)
+            object_name = (manifest.get("metadata") or {}).get("name", registration.name)
+            _dump_yaml(out / "manifests" / f"{manifest['kind'].lower()}-{object_name}.yaml", manifest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n\n")[0])
+    parser.add_argument("stack", help="stack name, e.g. dev (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("--config", type=Path, help="a stack config file to use instead of Pulumi.<stack>.yaml")
+    parser.add_argument("--out", type=Path, help="output folder (default build/<stack>)")
+    args = parser.parse_args(argv)
+
+    from components.config import ConfigError
+
+    config_file = args.config or REPO_ROOT / f"Pulumi.{args.stack}.yaml"
+    if not config_file.is_file():
+        print(f"{args.stack}: no stack config file {config_file}; allowed: an existing Pulumi.<stack>.yaml or --config FILE",
+              file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    try:
+        run = run_stack(args.stack, config_file)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except yaml.YAMLError as error:
+        print(f"{args.stack}: {config_file.name} is not valid YAML: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+
+    out = args.out or REPO_ROOT / "build" / args.stack
+    write_render(run, out)
+    for line in resource_tree(run):
+        print(line)
+    print(f"{len(run.resources)} resources in stack {args.stack}; written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

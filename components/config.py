@@ -76,7 +76,9 @@ class ConfigError(pulumi.RunError):
         self.key = key
         self.problem = problem
         self.allowed = allowed
-        super().__init__(f"{stack}: {PROJECT}:{key}: {problem}; {allowed}")
+        # Keys of other namespaces (aws:region) are named as they are; ours get the project prefix.
+        qualified = key if ":" in key.split(".")[0] else f"{PROJECT}:{key}"
+        super().__init__(f"{stack}: {qualified}: {problem}; {allowed}")
 
 
 # --------------------------------------------------------------------------------------------------

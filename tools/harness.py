@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pulumi
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+from pulumi.runtime.sync_await import _sync_await
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MOCK_ACCOUNT_ID = "123456789012"
@@ -260,7 +260,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
         inputs = _decode(json_format.MessageToDict(request.object))
         plain = _strip_secrets(inputs, reveal=True)
         resource_args = pulumi_mocks.MockResourceArgs(
@@ -268,7 +267,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             resource_id=request.importId, custom=request.custom or False,
         )
         resource_id, state = self.mocks.new_resource(resource_args)
-        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        obj_proto = _to_struct(state)
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         self.registrations.append(Registration(
             urn=urn, type=request.type, name=request.name, custom=bool(request.custom),
@@ -279,6 +278,28 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             resource_id=resource_id or None,
         ))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj_proto)
+
+
+    def Invoke(self, request):  # noqa: N802 (gRPC method name)
+        args = _strip_secrets(_decode(json_format.MessageToDict(request.args)), reveal=True)
+        if request.tok == "pulumi:pulumi:getResource":
+            # How a resource reference in a mocked output (e.g. eks.Cluster.eks_cluster) is resolved.
+            registered = self.resources[args["urn"]]
+            result = {"urn": registered.urn, "id": registered.id, "state": registered.state}
+        else:
+            result, _ = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
+        return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": _to_struct(result)})
+
+
+def _to_struct(state: dict[str, Any]) -> struct_pb2.Struct:
+    """Mocked state is plain JSON data (resource references included), so it maps 1:1 onto a Struct.
+
+    Building it directly, instead of through rpc.serialize_properties, needs no event loop on the
+    monitor's worker threads; such loops are never closed and spill errors at interpreter exit.
+    """
+    struct = struct_pb2.Struct()
+    struct.update(state)
+    return struct
 
 
 def stack_config_from_files(stack: str, config_file: Path | None = None, repo: Path = REPO_ROOT) -> tuple[dict[str, str], list[str]]:

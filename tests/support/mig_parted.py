@@ -158,11 +158,13 @@ class MigPartedConfig:
             matching.append(entry)
         if not matching:
             return None
+        # Index-selected entries give each GPU of the node its own layout: no single answer.
+        by_index = [e["devices"] for e in matching if e["devices"] != "all"]
+        if by_index:
+            raise ValueError(f"{config_name}: entries select GPUs {by_index}, not all GPUs of the node")
         if len(matching) > 1:
             raise ValueError(f"{config_name}: {len(matching)} entries apply to {device_id}; answer is ambiguous")
         entry = matching[0]
-        if entry["devices"] != "all":
-            raise ValueError(f"{config_name}: entry selects GPUs {entry['devices']}, not all GPUs of the node")
         if not entry["mig-enabled"]:
             return {}
         return dict(entry.get("mig-devices") or {})

@@ -63,6 +63,7 @@ class Cluster(pulumi.ComponentResource):
     """EKS cluster with secrets encryption, access entries, OIDC, add-ons and the controller node group."""
 
     name: str
+    cluster_name: pulumi.Output[str]  # same value as `name`, but carries the dependency on the cluster
     arn: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]  # secret
@@ -199,6 +200,7 @@ class Cluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=child,
         )
+        self.cluster_name = eks_cluster.name
         self.arn = eks_cluster.arn
         self.endpoint = eks_cluster.endpoint
         self.oidc_provider_arn = cluster.oidc_provider_arn

@@ -48,6 +48,7 @@ GENERAL_INSTANCE_CATEGORIES = ("c", "m", "r", "t", "i", "d", "x", "z")
 CONSOLIDATION_POLICIES = ("WhenEmpty", "WhenEmptyOrUnderutilized", "Balanced")
 DISRUPTION_REASONS = ("Underutilized", "Empty", "Drifted")
 CONTROLLER_IDENTITIES = ("pod-identity", "irsa")
+BALANCED_CONSOLIDATION_SINCE = "1.14.0"
 KARPENTER_LOG_LEVELS = ("debug", "info", "error")
 
 # Derived IAM role names ("<cluster>-karpenter-controller") must stay within IAM's 64 characters,
@@ -541,6 +542,16 @@ def _parse_node_pools(parser: _Parser, raw: Any) -> tuple[NodePoolConfig, ...]:
     return pools
 
 
+def check_consolidation_policy(parser: _Parser, disruption: DisruptionConfig, key: str,
+                               karpenter: KarpenterConfig) -> None:
+    """`Balanced` consolidation arrived in Karpenter 1.14.0; older releases reject the NodePool."""
+    if disruption.consolidation_policy == "Balanced" and \
+            versions.parse_semver(karpenter.version) < versions.parse_semver(BALANCED_CONSOLIDATION_SINCE):
+        raise parser.error(f"{key}.consolidationPolicy", f"Balanced needs Karpenter {BALANCED_CONSOLIDATION_SINCE} "
+                           f"or newer, this stack runs {karpenter.version}",
+                           "allowed: WhenEmpty | WhenEmptyOrUnderutilized, or a newer karpenter.version")
+
+
 def check_unique_names(parser: _Parser, named: Sequence[tuple[str, str]]) -> None:
     """Karpenter NodePools are cluster-scoped: one name may be used once across all pool lists."""
     seen: dict[str, str] = {}
@@ -575,11 +586,13 @@ def parse_config(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, 
                                  "2-40 characters: letters, digits and '-', starting with a letter, not ending in '-'")
     kubernetes_version = parser.choice(str(raw.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)),
                                        "kubernetesVersion", versions.SUPPORTED_KUBERNETES_VERSIONS)
+    karpenter = _parse_karpenter(parser, raw.get("karpenter"), kubernetes_version)
     node_pools = _parse_node_pools(parser, raw.get("nodePools"))
+    for index, pool in enumerate(node_pools):
+        check_consolidation_policy(parser, pool.disruption, f"nodePools[{index}].disruption", karpenter)
     # Imported here to keep config.py importable by the GPU module without a cycle.
     from components.gpu_config import parse_gpu_node_pools
 
-    karpenter = _parse_karpenter(parser, raw.get("karpenter"), kubernetes_version)
     gpu_node_pools = parse_gpu_node_pools(parser, raw.get("gpuNodePools"), karpenter)
     check_unique_names(parser, [("nodePools", p.name) for p in node_pools]
                        + [("gpuNodePools", p.name) for p in gpu_node_pools])

@@ -10,7 +10,9 @@ import pulumi
 
 from components.cluster import Cluster, ClusterArgs
 from components.config import PlatformConfig
+from components.karpenter import Karpenter, KarpenterArgs
 from components.network import Network, NetworkArgs
+from components.node_pools import NodePools, NodePoolsArgs
 
 
 class Platform(pulumi.ComponentResource):
@@ -27,6 +29,11 @@ class Platform(pulumi.ComponentResource):
             vpc_id=self.network.vpc_id,
             private_subnet_ids=self.network.private_subnet_ids,
             public_subnet_ids=self.network.public_subnet_ids,
+        ), opts=child)
+        self.karpenter = Karpenter("karpenter", KarpenterArgs(config=config, cluster=self.cluster), opts=child)
+        self.node_pools = NodePools("nodepools", NodePoolsArgs(
+            config=config, cluster=self.cluster, karpenter=self.karpenter,
+            subnet_selector=self.network.karpenter_subnet_selector,
         ), opts=child)
         self.outputs = self._outputs()
         self.register_outputs({})
@@ -47,6 +54,13 @@ class Platform(pulumi.ComponentResource):
             "clusterSecurityGroupId": cluster.cluster_security_group_id,
             "nodeSecurityGroupId": cluster.node_security_group_id,
             "controllerNodeGroupName": cluster.controller_node_group_name,
+            "karpenterVersion": self.karpenter.version,
+            "karpenterInterruptionQueueName": self.karpenter.interruption_queue_name,
+            "karpenterInterruptionQueueArn": self.karpenter.interruption_queue_arn,
+            "karpenterNodeRoleName": self.karpenter.node_role_name,
+            "karpenterNodeRoleArn": self.karpenter.node_role_arn,
+            "karpenterControllerRoleArn": self.karpenter.controller_role_arn,
+            "nodePoolNames": self.node_pools.node_pool_names,
         }
 
     def export_outputs(self) -> None:

@@ -30,6 +30,16 @@ INVALID_CONFIGS = [
     ({"gpu-eks:controllerNodeGroup": {"minSize": 4, "maxSize": 3}}, "gpu-eks:controllerNodeGroup.desiredSize"),
     ({"gpu-eks:controllerNodeGroup": {"instanceTypes": ["p4d.24xlarge"]}}, "gpu-eks:controllerNodeGroup.instanceTypes[0]"),
     ({"aws:region": "mars-1"}, "aws:region"),
+    # Karpenter (issue 3)
+    ({"gpu-eks:kubernetesVersion": "1.36", "gpu-eks:karpenter": {"version": "1.12.0"}}, "gpu-eks:karpenter.version"),
+    ({"gpu-eks:karpenter": {"version": "1.6.2", "featureGates": {"nodeOverlay": True}}},
+     "gpu-eks:karpenter.featureGates.nodeOverlay"),
+    ({"gpu-eks:karpenter": {"versoin": "1.14.1"}}, "gpu-eks:karpenter.versoin"),
+    ({"gpu-eks:nodePools": [{"name": "p", "architectures": ["riscv64"]}]}, "gpu-eks:nodePools[0].architectures[0]"),
+    ({"gpu-eks:nodePools": [{"name": "p", "capacityTypes": ["reserved"]}]}, "gpu-eks:nodePools[0].capacityTypes[0]"),
+    ({"gpu-eks:nodePools": [{"name": "p"}, {"name": "p"}]}, "gpu-eks:nodePools[1].name"),
+    ({"gpu-eks:nodePools": [{"name": "p", "maxCpu": -4}]}, "gpu-eks:nodePools[0].maxCpu"),
+    ({"gpu-eks:nodePools": [{"name": "p", "cpu": [2]}]}, "gpu-eks:nodePools[0].cpu"),
 ]
 
 

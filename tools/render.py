@@ -44,10 +44,14 @@ def manifest_of(registration: Registration) -> dict[str, Any]:
 def helm_release_of(registration: Registration) -> dict[str, Any]:
     """A Helm release's identifying fields and values."""
     inputs = registration.redacted_inputs()
+    chart = inputs.get("chart", "")
+    repository = (inputs.get("repositoryOpts") or {}).get("repo")
+    if chart.startswith("oci://"):  # an OCI chart names its registry path inside `chart`
+        repository, chart = chart.rsplit("/", 1)
     return {
         "release": inputs.get("name", registration.name),
-        "chart": inputs.get("chart"),
-        "repository": (inputs.get("repositoryOpts") or {}).get("repo"),
+        "chart": chart,
+        "repository": repository,
         "version": inputs.get("version"),
         "namespace": inputs.get("namespace"),
         "skipCrds": bool(inputs.get("skipCrds", False)),

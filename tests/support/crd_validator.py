@@ -316,6 +316,9 @@ def compile_rule(validation: Mapping[str, Any]) -> CompiledRule:
     if is_transition_rule(rule):
         raise CelRuleError(f"transition rule {rule!r} needs oldSelf and cannot be compiled here")
     _, program = _compile_expression(rule, "rule")
+    field_path = validation.get("fieldPath")
+    if field_path:
+        _apply_field_path("", field_path)  # reject an unsupported fieldPath now, not on first failure
     message_expression = validation.get("messageExpression")
     message_program = None
     if message_expression:
@@ -324,7 +327,7 @@ def compile_rule(validation: Mapping[str, Any]) -> CompiledRule:
         rule=rule,
         message=validation.get("message"),
         message_expression=message_expression,
-        field_path=validation.get("fieldPath"),
+        field_path=field_path,
         program=program,
         message_program=message_program,
     )
@@ -603,7 +606,8 @@ def _check_scalar_keywords(value: Any, node: _SchemaNode, path: str, out: list[_
     if kind == "string":
         length = len(value)  # code points, like Go's utf8.RuneCountInString
         if "maxLength" in raw and length > raw["maxLength"]:
-            out.append(_Violation(path, f"may not be longer than {raw['maxLength']} characters, got {length}", blocking=True))
+            message = f"may not be longer than {raw['maxLength']} characters, got {length}"
+            out.append(_Violation(path, message, blocking=True))
         if "minLength" in raw and length < raw["minLength"]:
             out.append(_Violation(path, f"must be at least {raw['minLength']} characters long, got {length}"))
         if node.pattern is not None and node.pattern.search(value) is None:
@@ -637,7 +641,8 @@ def _check_array(value: list, node: _SchemaNode, path: str, out: list[_Violation
         for i, item in enumerate(value):
             key = _canonical(item)
             if key in seen:
-                out.append(_Violation(_index(path, i), f"duplicate value {_show(item)} (also at [{seen[key]}]); list-type is set"))
+                message = f"duplicate value {_show(item)} (also at [{seen[key]}]); list-type is set"
+                out.append(_Violation(_index(path, i), message))
             seen.setdefault(key, i)
     elif list_type == "map":
         keys = raw.get("x-kubernetes-list-map-keys") or []
@@ -648,7 +653,8 @@ def _check_array(value: list, node: _SchemaNode, path: str, out: list[_Violation
             identity = _canonical([item.get(k) for k in keys])
             if identity in seen:
                 shown = ", ".join(f"{k}={_show(item.get(k))}" for k in keys)
-                out.append(_Violation(_index(path, i), f"duplicate entry with {shown} (also at [{seen[identity]}]); list-type is map"))
+                message = f"duplicate entry with {shown} (also at [{seen[identity]}]); list-type is map"
+                out.append(_Violation(_index(path, i), message))
             seen.setdefault(identity, i)
     if node.items is not None:
         for i, item in enumerate(value):
@@ -661,7 +667,8 @@ def _check_object(value: dict, node: _SchemaNode, path: str, out: list[_Violatio
         if name not in value:
             out.append(_Violation(_child(path, name), "Required value", blocking=True))
     if "maxProperties" in raw and len(value) > raw["maxProperties"]:
-        out.append(_Violation(path, f"must have at most {raw['maxProperties']} properties, got {len(value)}", blocking=True))
+        message = f"must have at most {raw['maxProperties']} properties, got {len(value)}"
+        out.append(_Violation(path, message, blocking=True))
     if "minProperties" in raw and len(value) < raw["minProperties"]:
         out.append(_Violation(path, f"must have at least {raw['minProperties']} properties, got {len(value)}"))
     for key, item in value.items():

@@ -54,3 +54,22 @@ def write_stack_file(directory: Path, config: dict[str, Any]) -> Path:
     path = directory / "Pulumi.test.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
     return path
+
+
+@pytest.fixture(scope="session")
+def crd_validator():
+    """The upstream Karpenter v1.14.1 CRDs, loaded and compiled once (schema + CEL)."""
+    from tests.support.crd_validator import CrdValidator
+    from tests.support.upstream import upstream_dir
+
+    return CrdValidator.from_directory(upstream_dir() / "karpenter")
+
+
+def karpenter_manifests(run: StackRun) -> list[dict[str, Any]]:
+    """Every Karpenter custom resource a run registered, as the object the API server would receive."""
+    manifests = []
+    for registration in run.resources:
+        if registration.type.startswith(("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/")):
+            inputs = registration.plain_inputs()
+            manifests.append({k: inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")})
+    return manifests

@@ -10,6 +10,7 @@ import pulumi
 
 from components.cluster import Cluster, ClusterArgs
 from components.config import PlatformConfig
+from components.gpu import GpuCapacity, GpuCapacityArgs
 from components.karpenter import Karpenter, KarpenterArgs
 from components.network import Network, NetworkArgs
 from components.node_pools import NodePools, NodePoolsArgs
@@ -35,6 +36,11 @@ class Platform(pulumi.ComponentResource):
             config=config, cluster=self.cluster, karpenter=self.karpenter,
             subnet_selector=self.network.karpenter_subnet_selector,
         ), opts=child)
+        # No GPU pools, no NVIDIA software: a CPU-only stack stays lean.
+        self.gpu = GpuCapacity("gpu", GpuCapacityArgs(
+            config=config, cluster=self.cluster, karpenter=self.karpenter,
+            subnet_selector=self.network.karpenter_subnet_selector,
+        ), opts=child) if config.gpu_node_pools else None
         self.outputs = self._outputs()
         self.register_outputs({})
 
@@ -61,6 +67,9 @@ class Platform(pulumi.ComponentResource):
             "karpenterNodeRoleArn": self.karpenter.node_role_arn,
             "karpenterControllerRoleArn": self.karpenter.controller_role_arn,
             "nodePoolNames": self.node_pools.node_pool_names,
+            "gpuNodePoolNames": [pool.name for pool in config.gpu_node_pools],
+            "gpuPools": self.gpu.pool_contracts if self.gpu else {},
+            "nvidiaStack": self.gpu.nvidia_stack if self.gpu else None,
         }
 
     def export_outputs(self) -> None:

@@ -40,6 +40,23 @@ INVALID_CONFIGS = [
     ({"gpu-eks:nodePools": [{"name": "p"}, {"name": "p"}]}, "gpu-eks:nodePools[1].name"),
     ({"gpu-eks:nodePools": [{"name": "p", "maxCpu": -4}]}, "gpu-eks:nodePools[0].maxCpu"),
     ({"gpu-eks:nodePools": [{"name": "p", "cpu": [2]}]}, "gpu-eks:nodePools[0].cpu"),
+    # GPU pools (issue 4)
+    ({"gpu-eks:gpuNodePools": [{"name": "x", "instanceFamilies": ["g5"], "maxGpus": 4,
+                                "sharing": {"strategy": "mig", "profile": "1g.5gb"}}]}, "gpu-eks:gpuNodePools[0].sharing.strategy"),
+    ({"gpu-eks:gpuNodePools": [{"name": "x", "instanceTypes": ["p5.48xlarge"], "maxGpus": 8,
+                                "sharing": {"strategy": "mig", "profile": "1g.5gb"}}]}, "gpu-eks:gpuNodePools[0].sharing.profile"),
+    ({"gpu-eks:gpuNodePools": [{"name": "x", "instanceFamilies": ["g6"], "maxGpus": 4,
+                                "sharing": {"strategy": "time-slicing", "replicas": 1}}]}, "gpu-eks:gpuNodePools[0].sharing.replicas"),
+    ({"gpu-eks:gpuNodePools": [{"name": "x", "instanceFamilies": ["g6"], "maxGpus": 4,
+                                "sharing": {"strategy": "mps", "replicas": 64}}]}, "gpu-eks:gpuNodePools[0].sharing.replicas"),
+    ({"gpu-eks:gpuNodePools": [{"name": "x", "instanceFamilies": ["g7x"], "maxGpus": 4}]},
+     "gpu-eks:gpuNodePools[0].instanceFamilies[0]"),
+    ({"gpu-eks:gpuNodePools": [{"name": "x", "instanceFamilies": ["g6"], "maxGpus": 0}]}, "gpu-eks:gpuNodePools[0].maxGpus"),
+    ({"gpu-eks:gpuNodePools": [{"name": "general-arm64", "instanceFamilies": ["g6"], "maxGpus": 4}]},
+     "gpu-eks:gpuNodePools[0].name"),
+    ({"gpu-eks:karpenter": {"featureGates": {"nodeOverlay": False}},
+      "gpu-eks:gpuNodePools": [{"name": "x", "instanceFamilies": ["g6"], "maxGpus": 4,
+                                "sharing": {"strategy": "time-slicing", "replicas": 4}}]}, "gpu-eks:gpuNodePools[0].sharing.strategy"),
 ]
 
 

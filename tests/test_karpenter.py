@@ -172,9 +172,15 @@ def test_karpenter_objects_wait_for_crds_controller_and_access_entry(stack_run):
         assert obj.provider_urn == provider.urn
 
 
+def general_pools(run):
+    """General-purpose NodePools only (GPU pools carry the nvidia.com/gpu.present label)."""
+    return [r for r in run.by_type("kubernetes:karpenter.sh/v1:NodePool")
+            if "nvidia.com/gpu.present" not in r.plain_inputs()["spec"]["template"]["metadata"]["labels"]]
+
+
 def test_default_pools_follow_the_seed(stack_run):
-    pools = {r.plain_inputs()["metadata"]["name"]: r.plain_inputs()["spec"] for r in
-             stack_run("dev").by_type("kubernetes:karpenter.sh/v1:NodePool")}
+    pools = {r.plain_inputs()["metadata"]["name"]: r.plain_inputs()["spec"] for r in general_pools(stack_run("dev"))}
+    assert set(pools) == {"general-amd64", "general-arm64"}
     amd64 = {r["key"]: r for r in pools["general-amd64"]["template"]["spec"]["requirements"]}
     assert amd64["kubernetes.io/arch"]["values"] == ["amd64"]
     assert amd64["karpenter.k8s.aws/instance-cpu"]["values"] == ["2", "4"]
@@ -195,7 +201,7 @@ def test_configured_pool_replaces_defaults(run_with):
     run = run_with("dev", nodePools=[{"name": "batch", "architectures": ["arm64"], "capacityTypes": ["spot"],
                                       "maxCpu": 64, "maxMemoryGib": 256, "weight": 10,
                                       "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"}}])
-    (pool,) = run.by_type("kubernetes:karpenter.sh/v1:NodePool")
+    (pool,) = general_pools(run)
     spec = pool.plain_inputs()["spec"]
     assert spec["limits"] == {"cpu": "64", "memory": "256Gi"}
     assert spec["weight"] == 10
@@ -204,13 +210,13 @@ def test_configured_pool_replaces_defaults(run_with):
 
 
 def test_empty_pool_list_creates_only_the_node_class(run_with):
-    run = run_with("dev", nodePools=[])
+    run = run_with("dev", nodePools=[], gpuNodePools=None)
     assert run.by_type("kubernetes:karpenter.sh/v1:NodePool") == []
     assert len(run.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")) == 1
 
 
 def test_node_class_requires_imdsv2_and_encrypts_the_root_volume(stack_run):
-    spec = stack_run("dev").one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass").plain_inputs()["spec"]
+    spec = stack_run("dev").one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "nodepools-default").plain_inputs()["spec"]
     assert spec["metadataOptions"]["httpTokens"] == "required"
     assert spec["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
     assert spec["role"] == "gpu-dev-karpenter-node"

@@ -39,6 +39,8 @@ TOP_LEVEL_KEYS = (
     "gpuNodePools",
 )
 
+NODE_POOL_KEYS = ("name", "architectures", "instanceCategories", "cpus", "minGeneration", "capacityTypes", "maxCpu",
+                  "maxMemoryGib", "disruption", "expireAfter", "weight")
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 NAT_GATEWAY_MODES = ("single", "one-per-az")
 ARCHITECTURES = ("amd64", "arm64")
@@ -499,8 +501,7 @@ def parse_disruption(parser: _Parser, raw: Any, key: str, defaults: DisruptionCo
 
 
 def _parse_node_pool(parser: _Parser, raw: Any, key: str) -> NodePoolConfig:
-    raw = parser.mapping(raw, key, ("name", "architectures", "instanceCategories", "cpus", "minGeneration",
-                                    "capacityTypes", "maxCpu", "maxMemoryGib", "disruption", "expireAfter", "weight"))
+    raw = parser.mapping(raw, key, NODE_POOL_KEYS)
     if "name" not in raw:
         raise parser.error(f"{key}.name", "is missing", "allowed: a DNS-1123 label such as general-amd64")
     name = parser.string(raw["name"], f"{key}.name", DNS_LABEL_PATTERN,

@@ -49,6 +49,22 @@ def resource_tags(config: PlatformConfig) -> dict[str, str]:
     return {**config.tags, "gpu-eks/cluster": config.cluster_name, "gpu-eks/stack": config.stack}
 
 
+def node_role_with_policies(prefix: str, *, role_name: str, partition: str, tags: dict[str, str],
+                            opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """An EC2 node role with the upstream node policies (CNI, worker, ECR pull-only, SSM core).
+
+    Used for the controller node group and for Karpenter's nodes, so both follow one reference.
+    """
+    role = aws.iam.Role(f"{prefix}-role", name=role_name,
+                        assume_role_policy=json.dumps(node_trust_policy(partition)), tags=tags, opts=opts)
+    attachments = [
+        aws.iam.RolePolicyAttachment(f"{prefix}-{policy}", role=role.name,
+                                     policy_arn=managed_policy_arn(partition, policy), opts=opts)
+        for policy in NODE_MANAGED_POLICIES
+    ]
+    return role, attachments
+
+
 @dataclass(frozen=True)
 class ClusterArgs:
     """Inputs of the Cluster component."""
@@ -136,19 +152,9 @@ class Cluster(pulumi.ComponentResource):
         )
         eks_cluster = cluster.eks_cluster
 
-        node_role = aws.iam.Role(
-            f"{name}-controller-node-role",
-            name=f"{config.cluster_name}-controller-node",
-            # Same trust and managed policies as Karpenter's nodes (upstream reference), one source of truth.
-            assume_role_policy=json.dumps(node_trust_policy(partition)),
-            tags=tags,
-            opts=child,
-        )
-        attachments = [
-            aws.iam.RolePolicyAttachment(f"{name}-controller-node-{policy}", role=node_role.name,
-                                         policy_arn=managed_policy_arn(partition, policy), opts=child)
-            for policy in NODE_MANAGED_POLICIES
-        ]
+        node_role, attachments = node_role_with_policies(
+            f"{name}-controller-node", role_name=f"{config.cluster_name}-controller-node", partition=partition,
+            tags=tags, opts=child)
         group = config.controller_node_group
         node_group = eks.ManagedNodeGroup(
             f"{name}-controller",

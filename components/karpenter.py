@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components import karpenter_iam, versions
 from components.aws_naming import account_id_of, partition_for_region
-from components.cluster import CONTROLLER_LABEL, Cluster, resource_tags
+from components.cluster import CONTROLLER_LABEL, Cluster, node_role_with_policies, resource_tags
 from components.config import KarpenterConfig, PlatformConfig
 
 # The upstream CloudFormation's policy names, suffixed with the cluster name.
@@ -97,16 +97,8 @@ class Karpenter(pulumi.ComponentResource):
         self.version = karpenter.version
 
         # -- nodes ------------------------------------------------------------------------------------------
-        node_role = aws.iam.Role(
-            f"{name}-node-role",
-            name=f"{config.cluster_name}-karpenter-node",
-            assume_role_policy=json.dumps(karpenter_iam.node_trust_policy(partition)),
-            tags=tags,
-            opts=child,
-        )
-        for policy in karpenter_iam.NODE_MANAGED_POLICIES:
-            aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=node_role.name,
-                                         policy_arn=karpenter_iam.managed_policy_arn(partition, policy), opts=child)
+        node_role, _ = node_role_with_policies(f"{name}-node", role_name=f"{config.cluster_name}-karpenter-node",
+                                               partition=partition, tags=tags, opts=child)
         # API authentication mode: an EC2_LINUX access entry lets the node role join as a node.
         node_access_entry = aws.eks.AccessEntry(
             f"{name}-node-access-entry",

@@ -130,11 +130,13 @@ def _stable_hex(*parts: str, length: int = 17) -> str:
 class RealisticMocks(pulumi_mocks.Mocks):
     """Outputs derived from inputs, shaped like the real providers' (IDs, ARNs, names)."""
 
-    def __init__(self, region: str, stack: str):
+    def __init__(self, region: str, stack: str, stack_references: dict[str, dict[str, Any]] | None = None):
         self.region = region
         self.stack = stack
         self.monitor: RecordingMonitor | None = None
         self.invokes: list[str] = []
+        # Stack name -> {"outputs": {...}, "secretOutputNames": [...]} for pulumi.StackReference reads.
+        self.stack_references = stack_references or {}
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         # The program should compute what it needs; every invoke is a round trip in a real preview.
@@ -148,6 +150,10 @@ class RealisticMocks(pulumi_mocks.Mocks):
         inputs = dict(args.inputs)
         name = inputs.get("name") or f"{args.name}-{_stable_hex(args.typ, args.name, length=7)}"
         typ = args.typ
+        if typ == "pulumi:pulumi:StackReference":
+            if args.resource_id not in self.stack_references:
+                raise KeyError(f"no mocked outputs for stack reference {args.resource_id!r}")
+            return args.resource_id, {"name": args.resource_id, **self.stack_references[args.resource_id]}
         if typ == "awsx:ec2:Vpc":
             return self._vpc(args.name, inputs)
         if typ == "eks:index:Cluster":
@@ -280,6 +286,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj_proto)
 
 
+    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+        # Reads (StackReference) get the same loop-free treatment as registrations.
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = _strip_secrets(_decode(json_format.MessageToDict(request.properties)), reveal=True)
+        resource_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider, resource_id=request.id))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=_to_struct(state))
+
     def Invoke(self, request):  # noqa: N802 (gRPC method name)
         args = _strip_secrets(_decode(json_format.MessageToDict(request.args)), reveal=True)
         if request.tok == "pulumi:pulumi:getResource":
@@ -335,14 +350,15 @@ def stack_config_from_files(stack: str, config_file: Path | None = None, repo: P
 
 
 def run_program(stack: str, config: dict[str, str], secret_keys: list[str] | None = None,
-                program: Callable[[], None] | None = None, preview: bool = False) -> StackRun:
+                program: Callable[[], None] | None = None, preview: bool = False, project: str = "gpu-eks",
+                stack_references: dict[str, dict[str, Any]] | None = None) -> StackRun:
     """Run `program` (default: the repo's __main__.py) under mocks with `config`; return what it registered.
 
-    Exceptions from the program (e.g. ConfigError) propagate to the caller after the runtime settles.
+    `stack_references` maps a referenced stack's name to its mocked outputs. Exceptions from the program
+    (e.g. ConfigError) propagate to the caller after the runtime settles.
     """
     region = config.get("aws:region", "us-west-2")
-    project = "gpu-eks"
-    mocks = RealisticMocks(region=region, stack=stack)
+    mocks = RealisticMocks(region=region, stack=stack, stack_references=stack_references)
     monitor = RecordingMonitor(mocks)
     # Exports would otherwise leak from one run into the next in the same process.
     settings.ROOT.set(None)
@@ -365,7 +381,9 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str] | Non
         entry()
         return collect_outputs()
 
+    # As the SDK's own @pulumi.runtime.test does: forget the RPCs and output tasks of earlier runs.
     settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
     _sync_await(run_pulumi_func(body))
     return StackRun(stack=stack, resources=list(monitor.registrations), outputs=outputs,
                     secret_outputs=secret_outputs, invokes=list(mocks.invokes))

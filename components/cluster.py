@@ -170,6 +170,8 @@ class Cluster(pulumi.ComponentResource):
                 subnet_ids=args.private_subnet_ids,
                 disk_size=group.disk_size_gib,
                 labels=controller_node_labels(),
+                # IMDSv2 only: pods must not reach the node role's credentials through IMDSv1.
+                enable_imd_sv2=True,
                 taints=[aws.eks.NodeGroupTaintArgs(**CONTROLLER_TAINT)],
                 tags=tags,
             ),

@@ -20,8 +20,8 @@ from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation
 from components import catalog
 from components.nvidia_config import MPS_MAX_REPLICAS, MPS_MIN_REPLICAS, TIME_SLICING_MIN_REPLICAS
 
-from .helpers import (HELM_RELEASE, NODEPOOL, UNKNOWN, chart_name, config_value, describe, dig, join_names, plain,
-                      requirement, requirements, template_labels)
+from .helpers import (HELM_RELEASE, NODEPOOL, UNKNOWN, chart_name, config_value, describe, dig, has_unknown,
+                      join_names, plain, requirement, requirements, template_labels)
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
@@ -97,8 +97,8 @@ def _validate_gpu_taint(args: ResourceValidationArgs, report_violation: ReportVi
     if nodepool is None or not gpu_signals(nodepool):
         return
     taints = dig(nodepool, "spec", "template", "spec", "taints", default=[])
-    if taints is UNKNOWN:
-        return
+    if has_unknown(taints):
+        return  # checked again by `pulumi up`, once the values are known
     taints = [t for t in taints if isinstance(t, dict)] if isinstance(taints, list) else []
     if any(t.get("key") == GPU_RESOURCE and t.get("effect") == "NoSchedule" for t in taints):
         return
@@ -184,7 +184,8 @@ gpu_nodepool_limit = ResourceValidationPolicy(
     config_schema=PolicyConfigSchema(properties={
         "maxGpusPerNodePool": {
             "type": "integer", "minimum": 1,
-            "description": "Optional ceiling for spec.limits['nvidia.com/gpu'] on any one GPU NodePool.",
+            "description": ("Optional ceiling for spec.limits['nvidia.com/gpu'] on any one GPU NodePool. On a "
+                            "time-sliced or MPS pool the limit counts shared slices (physical GPUs x replicas)."),
         },
     }),
     tags=["gpu", "cost"],
@@ -337,12 +338,14 @@ def _validate_sharing_replicas(args: ResourceValidationArgs, report_violation: R
             try:
                 config = yaml.safe_load(text)
             except yaml.YAMLError as error:
-                report_violation(f"{subject}: device-plugin config '{name}' is not valid YAML ({error}).")
+                report_violation(f"{subject}: device-plugin config '{name}' is not valid YAML ({error}); the "
+                                 f"plugin would crash on it. Build it with yaml.safe_dump(nvidia_config...).")
                 continue
         else:
             config = text
         if not isinstance(config, dict):
-            report_violation(f"{subject}: device-plugin config '{name}' is not a mapping; the plugin would refuse it.")
+            report_violation(f"{subject}: device-plugin config '{name}' is not a mapping; the plugin would refuse "
+                             f"it. Use the device plugin's config file format (version: v1, flags, sharing).")
             continue
         for problem in _replica_problems(config, maximum):
             report_violation(

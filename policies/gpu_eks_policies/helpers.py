@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
-from pulumi_policy import ReportViolation
 from pulumi_policy.proxy import (UNKNOWN_ARCHIVE_VALUE, UNKNOWN_ARRAY_VALUE, UNKNOWN_ASSET_VALUE,
                                  UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE,
                                  UNKNOWN_STRING_VALUE, UnknownValueError)
@@ -75,9 +74,15 @@ def plain(value: Any) -> Any:
     return value
 
 
-def is_unknown(value: Any) -> bool:
-    """True for the UNKNOWN marker."""
-    return value is UNKNOWN
+def has_unknown(value: Any) -> bool:
+    """True when `value` is UNKNOWN or holds an UNKNOWN anywhere inside (plain data)."""
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_unknown(v) for v in value)
+    return False
 
 
 def dig(value: Any, *path: str | int, default: Any = None) -> Any:
@@ -218,14 +223,7 @@ def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in as_list(document.get("Statement")) if isinstance(s, dict)]
 
 
-# -- reporting -------------------------------------------------------------------------------------------------
-
-
-def reporter(report_violation: ReportViolation, urn: str | None = None) -> Callable[[str], None]:
-    """A one-argument report function; stack policies pass the offending resource's URN along."""
-    if urn is None:
-        return lambda message: report_violation(message)
-    return lambda message: report_violation(message, urn)
+# -- messages --------------------------------------------------------------------------------------------------
 
 
 def join_names(names: Iterable[str]) -> str:

@@ -53,8 +53,10 @@ def depends_on(resource: PolicyResource, targets: set[str]) -> bool:
 def _validate_crd_dependency(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     config = args.get_config() or {}
     release_name = config.get("crdReleaseName") or DEFAULT_CRD_RELEASE
-    crd_urns = {r.urn for r in args.resources
-                if r.resource_type == HELM_RELEASE and plain(r.props).get("name") == release_name}
+    releases = {r.urn: plain(r.props).get("name") for r in args.resources if r.resource_type == HELM_RELEASE}
+    crd_urns = {urn for urn, name in releases.items() if name == release_name}
+    if not crd_urns and any(name is UNKNOWN for name in releases.values()):
+        return  # one of them may be the CRD release; `pulumi up` knows
     for resource in args.resources:
         if not resource.resource_type.startswith(KARPENTER_TYPE_PREFIXES):
             continue

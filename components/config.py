@@ -302,7 +302,7 @@ def _cidr(parser: _Parser, value: Any, key: str) -> str:
     try:
         network = ipaddress.IPv4Network(text, strict=True)
     except ValueError as exc:
-        raise parser.error(key, f"{text!r} is not an IPv4 network ({exc})", "allowed: an IPv4 CIDR such as 10.0.0.0/16")
+        raise parser.error(key, f"{text!r} is not an IPv4 network ({exc})", "allowed: an IPv4 CIDR such as 10.0.0.0/16") from None
     return str(network)
 
 
@@ -367,13 +367,6 @@ def _parse_endpoint(parser: _Parser, raw: Any) -> EndpointConfig:
     return EndpointConfig(public_access=public, public_access_cidrs=cidrs if public else ())
 
 
-def _instance_family(parser: _Parser, value: Any, key: str) -> tuple[str, str]:
-    text = parser.string(value, key, INSTANCE_TYPE_PATTERN, "an EC2 instance type such as m7g.large")
-    match = INSTANCE_TYPE_PATTERN.match(text)
-    assert match is not None
-    return match.group(1), text
-
-
 def _parse_controller_node_group(parser: _Parser, raw: Any) -> ControllerNodeGroupConfig:
     key = "controllerNodeGroup"
     raw = parser.mapping({} if raw is None else raw, key,
@@ -384,7 +377,7 @@ def _parse_controller_node_group(parser: _Parser, raw: Any) -> ControllerNodeGro
                          min_items=1, allowed="one or more EC2 instance types of one CPU architecture")
     architectures = set()
     for index, instance_type in enumerate(types):
-        family, _ = _instance_family(parser, instance_type, f"{key}.instanceTypes[{index}]")
+        family = INSTANCE_TYPE_PATTERN.match(instance_type).group(1)  # validated by parser.items above
         if CONTROLLER_GPU_FAMILY_PATTERN.match(family):
             raise parser.error(f"{key}.instanceTypes[{index}]", f"{instance_type} is an accelerated instance type",
                                "allowed: general-purpose types (GPU capacity comes from gpuNodePools)")

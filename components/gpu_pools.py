@@ -27,6 +27,7 @@ from components.karpenter_manifests import NODE_OVERLAY_API, node_pool, requirem
 GPU_RESOURCE = nvidia_config.GPU_RESOURCE
 GPU_TAINT = {"key": "nvidia.com/gpu", "effect": "NoSchedule"}
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"  # the NVIDIA DaemonSets' node affinity matches it
 POOL_LABEL = "gpu-eks/pool"
 SHARING_LABEL = "gpu-eks/sharing"
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
@@ -103,7 +104,7 @@ def plan_pool(config: GpuNodePoolConfig) -> GpuPoolPlan:
 
 def pool_labels(plan: GpuPoolPlan) -> dict[str, str]:
     """NodePool template labels: GPU presence (the NVIDIA DaemonSets' affinity), pool identity, sharing config."""
-    labels = {"nvidia.com/gpu.present": "true", POOL_LABEL: plan.name, SHARING_LABEL: plan.strategy}
+    labels = {GPU_PRESENT_LABEL: "true", POOL_LABEL: plan.name, SHARING_LABEL: plan.strategy}
     if plan.device_plugin_config_name is not None:
         labels[DEVICE_PLUGIN_CONFIG_LABEL] = plan.device_plugin_config_name
     if plan.mig_config_name is not None:

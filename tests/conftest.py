@@ -67,9 +67,7 @@ def crd_validator():
 
 def karpenter_manifests(run: StackRun) -> list[dict[str, Any]]:
     """Every Karpenter custom resource a run registered, as the object the API server would receive."""
-    manifests = []
-    for registration in run.resources:
-        if registration.type.startswith(("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/")):
-            inputs = registration.plain_inputs()
-            manifests.append({k: inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")})
-    return manifests
+    from tools.render import manifest_of  # the same object the renderer writes to manifests/
+
+    return [manifest_of(r) for r in run.resources
+            if r.type.startswith(("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/"))]

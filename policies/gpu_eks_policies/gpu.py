@@ -17,17 +17,16 @@ import yaml
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
                            ResourceValidationPolicy, Severity, StackValidationArgs, StackValidationPolicy)
 
-from components import catalog
-from components.nvidia_config import MPS_MAX_REPLICAS, MPS_MIN_REPLICAS, TIME_SLICING_MIN_REPLICAS
+from components import catalog, versions
+# The program's own names for labels, resources and MIG layouts: a rename there cannot silently
+# switch a policy off.
+from components.gpu_pools import DEVICE_PLUGIN_CONFIG_LABEL, GPU_PRESENT_LABEL, GPU_RESOURCE, MIG_CONFIG_LABEL
+from components.nvidia_config import MPS_MAX_REPLICAS, MPS_MIN_REPLICAS, TIME_SLICING_MIN_REPLICAS, mig_config_name
 
 from .helpers import (HELM_RELEASE, NODEPOOL, UNKNOWN, chart_name, config_value, describe, dig, has_unknown,
                       join_names, plain, requirement, requirements, template_labels)
 
-GPU_RESOURCE = "nvidia.com/gpu"
 MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
-GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
-DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
-MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 INSTANCE_TYPE_KEY = "node.kubernetes.io/instance-type"
 INSTANCE_FAMILY_KEY = "karpenter.k8s.aws/instance-family"
 INSTANCE_CATEGORY_KEY = "karpenter.k8s.aws/instance-category"
@@ -46,8 +45,8 @@ _SELECTING_OPERATORS = ("In", "Exists", "Gt", "Gte")
 # (gpu-operator v26.7.0 default-mig-parted-config); every other entry is "all-<profile>".
 GENERIC_MIG_CONFIGS = ("all-disabled", "all-enabled", "all-balanced")
 
-DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
-GPU_OPERATOR_CHART = "gpu-operator"
+DEVICE_PLUGIN_CHART = versions.NVIDIA_DEVICE_PLUGIN_CHART
+GPU_OPERATOR_CHART = versions.NVIDIA_GPU_OPERATOR_CHART
 NVIDIA_CHARTS = (DEVICE_PLUGIN_CHART, GPU_OPERATOR_CHART)
 
 
@@ -197,7 +196,7 @@ gpu_nodepool_limit = ResourceValidationPolicy(
 
 def _mig_profile_labels(it: catalog.InstanceType) -> set[str]:
     """The `nvidia.com/mig.config` values that partition this instance type's GPUs."""
-    return {"all-" + profile.replace("+", ".") for profile in it.gpu_model.mig_profiles}
+    return {mig_config_name(profile) for profile in it.gpu_model.mig_profiles}
 
 
 def _validate_mig_capability(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:

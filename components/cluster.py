@@ -44,6 +44,47 @@ def cluster_admin_policy_arn(partition: str) -> str:
     return f"arn:{partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"
 
 
+# Root volume of the EKS-optimised AL2023 AMIs (x86_64 and arm64); a mapping for another device name would add a
+# second volume and leave the root one at the AMI's defaults.
+AL2023_ROOT_DEVICE = "/dev/xvda"
+
+
+def controller_launch_template(*, disk_size_gib: int, tags: dict[str, str]) -> dict:
+    """Inputs of the controller group's launch template (aws.ec2.LaunchTemplate), as plain data.
+
+    Why our own: with `enable_imd_sv2` pulumi-eks v4.4.0 builds one with an IMDS hop limit of 2, so pods on the
+    node reach the node role's credentials, and a root volume with neither encryption nor a volume type.
+    Hop limit 1 keeps IMDS to the host network (the VPC CNI and Pod Identity agent run there; Karpenter gets
+    credentials from Pod Identity/IRSA and must get its region from AWS_REGION, which it otherwise reads from
+    IMDS: karpenter-provider-aws v1.14.1 pkg/operator/operator.go). No AMI, user data or security groups: EKS
+    fills in the AL2023 AMI of the group's amiType and version, its bootstrap, and the cluster security group.
+    """
+    return {
+        "metadata_options": {
+            "http_endpoint": "enabled",
+            "http_tokens": "required",
+            "http_put_response_hop_limit": 1,
+        },
+        "block_device_mappings": [{
+            "device_name": AL2023_ROOT_DEVICE,
+            "ebs": {
+                "volume_size": disk_size_gib,
+                "volume_type": "gp3",
+                "encrypted": "true",
+                "delete_on_termination": "true",
+            },
+        }],
+        # Instances and their volumes carry the stack's tags too (the template's own tags stay on the template).
+        "tag_specifications": [{"resource_type": kind, "tags": dict(tags)} for kind in ("instance", "volume")],
+        "tags": dict(tags),
+    }
+
+
+def control_plane_log_group_name(cluster_name: str) -> str:
+    """The log group EKS writes control-plane logs to (EKS user guide, control-plane-logs)."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
 def resource_tags(config: PlatformConfig) -> dict[str, str]:
     """Tags every AWS resource carries: the user's tags plus ownership markers for cost reports."""
     return {**config.tags, "gpu-eks/cluster": config.cluster_name, "gpu-eks/stack": config.stack}
@@ -83,7 +124,7 @@ class Cluster(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]  # secret
-    oidc_provider_arn: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str] | None  # None unless karpenter.identity is irsa (no IAM OIDC provider)
     oidc_provider_url: pulumi.Output[str]
     oidc_issuer: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
@@ -123,6 +164,18 @@ class Cluster(pulumi.ComponentResource):
             )
             for index, arn in enumerate(config.cluster_admins)
         }
+        # EKS creates /aws/eks/<cluster>/cluster itself on first write, with no retention, and leaves it behind
+        # after destroy. Created here first (the cluster depends on it), it has a retention and is destroyed
+        # after the cluster.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=control_plane_log_group_name(config.cluster_name),
+            retention_in_days=config.cluster_log_retention_days,
+            tags=tags,
+            opts=child,
+        ) if config.cluster_log_types else None
+        addon_versions = versions.eks_addon_versions(config.kubernetes_version)
+        irsa = config.karpenter.identity == "irsa"
         cluster = eks.Cluster(
             f"{name}-eks",
             eks.ClusterArgs(
@@ -138,7 +191,9 @@ class Cluster(pulumi.ComponentResource):
                 public_access_cidrs=list(config.endpoint.public_access_cidrs) or None,
                 enabled_cluster_log_types=list(config.cluster_log_types),
                 encryption_config_key_arn=secrets_key.arn,
-                create_oidc_provider=True,
+                # The IAM OIDC provider only serves IRSA; with Pod Identity it would be an unused IAM object
+                # (and a TLS fetch of the issuer's thumbprint in every preview).
+                create_oidc_provider=irsa,
                 skip_default_node_group=True,
                 # Every node (managed and Karpenter) joins the EKS-managed cluster security group, which
                 # already allows node <-> node and node <-> control plane traffic; pulumi-eks's extra
@@ -146,9 +201,13 @@ class Cluster(pulumi.ComponentResource):
                 skip_default_security_groups=True,
                 # CoreDNS is installed below as a managed add-on once the controller nodes exist.
                 coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+                # Pinned per Kubernetes version (versions.EKS_ADDON_VERSIONS); unset, pulumi-eks resolves the most
+                # recent build at every run.
+                kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=addon_versions["kube-proxy"]),
+                vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=addon_versions["vpc-cni"]),
                 tags=tags,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group] if log_group else []),
         )
         eks_cluster = cluster.eks_cluster
 
@@ -156,6 +215,12 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-controller-node", role_name=f"{config.cluster_name}-controller-node", partition=partition,
             tags=tags, opts=child)
         group = config.controller_node_group
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-controller-launch-template",
+            name_prefix=f"{config.cluster_name}-controller-",
+            **controller_launch_template(disk_size_gib=group.disk_size_gib, tags=tags),
+            opts=child,
+        )
         node_group = eks.ManagedNodeGroup(
             f"{name}-controller",
             eks.ManagedNodeGroupArgs(
@@ -168,10 +233,14 @@ class Cluster(pulumi.ComponentResource):
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                     min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size),
                 subnet_ids=args.private_subnet_ids,
-                disk_size=group.disk_size_gib,
+                # IMDS and the root volume come from our template. pulumi-eks rejects enable_imd_sv2 next to a
+                # launch template, and EKS rejects disk_size with one (both live in the template instead).
+                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                    id=launch_template.id, version=launch_template.latest_version.apply(str)),
+                # pulumi-eks only defaults the version to the cluster's without a launch template; set it so a
+                # kubernetesVersion change upgrades this group too.
+                version=config.kubernetes_version,
                 labels=controller_node_labels(),
-                # IMDSv2 only: pods must not reach the node role's credentials through IMDSv1.
-                enable_imd_sv2=True,
                 taints=[aws.eks.NodeGroupTaintArgs(**CONTROLLER_TAINT)],
                 tags=tags,
             ),
@@ -183,14 +252,15 @@ class Cluster(pulumi.ComponentResource):
                 f"{name}-{addon}",
                 cluster_name=eks_cluster.name,
                 addon_name=addon,
-                addon_version=addon_version,
+                addon_version=addon_versions[addon],
                 # EKS bootstraps a self-managed CoreDNS; the managed add-on takes it over.
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="PRESERVE",
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[node_group]),
             )
-            for addon, addon_version in sorted(versions.EKS_ADDON_VERSIONS.items())
+            # kube-proxy and vpc-cni are created by pulumi-eks (pinned above).
+            for addon in ("coredns", "eks-pod-identity-agent")
         ]
         # Karpenter discovers the security group for its nodes by this tag.
         aws.ec2.Tag(
@@ -211,7 +281,8 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = eks_cluster.name
         self.arn = eks_cluster.arn
         self.endpoint = eks_cluster.endpoint
-        self.oidc_provider_arn = cluster.oidc_provider_arn
+        # pulumi-eks reports "" without a provider; None exports as null, which says "no provider" plainly.
+        self.oidc_provider_arn = cluster.oidc_provider_arn if irsa else None
         self.oidc_provider_url = cluster.oidc_provider_url
         self.oidc_issuer = cluster.oidc_issuer
         self.cluster_security_group_id = eks_cluster.vpc_config.cluster_security_group_id

@@ -13,13 +13,19 @@ from typing import Any
 from components import catalog, nvidia_config, versions
 from components.config import (
     CAPACITY_TYPES,
+    DEFAULT_TERMINATION_GRACE_PERIOD,
     DNS_LABEL_PATTERN,
     DURATION_PATTERN,
     DisruptionConfig,
     KarpenterConfig,
     _Parser,
+    _describe,
     check_consolidation_policy,
+    did_you_mean,
+    item_key,
+    named_item_key,
     parse_disruption,
+    parse_termination_grace_period,
 )
 
 SHARING_STRATEGIES = ("none", "time-slicing", "mps", "mig")
@@ -28,7 +34,7 @@ SHARING_STRATEGIES = ("none", "time-slicing", "mps", "mig")
 OVERLAY_STRATEGIES = ("time-slicing", "mps", "mig")
 TIME_SLICING_MAX_REPLICAS = 64  # beyond this each slice gets < 2% of a GPU: almost certainly a typo
 GPU_POOL_KEYS = ("name", "instanceFamilies", "instanceTypes", "gpuNames", "capacityTypes", "maxGpus", "sharing",
-                 "disruption", "expireAfter", "rootVolumeGib", "weight")
+                 "disruption", "expireAfter", "terminationGracePeriod", "rootVolumeGib", "weight")
 # GPU nodes are expensive and slow to start: consolidate only when empty, after a pause that lets the next
 # job of a batch land on a warm node.
 DEFAULT_GPU_DISRUPTION = DisruptionConfig(consolidation_policy="WhenEmpty", consolidate_after="10m")
@@ -54,6 +60,7 @@ class GpuNodePoolConfig:
     sharing: SharingConfig
     disruption: DisruptionConfig = DEFAULT_GPU_DISRUPTION
     expire_after: str = "720h"
+    termination_grace_period: str = DEFAULT_TERMINATION_GRACE_PERIOD
     root_volume_gib: int = 200
     weight: int | None = None
 
@@ -63,17 +70,21 @@ class GpuNodePoolConfig:
 
 
 def _parse_selection(parser: _Parser, raw: Any, key: str) -> tuple[str, ...]:
-    def names(field: str, known: list[str], what: str) -> tuple[str, ...]:
-        def one(value: Any, item_key: str) -> str:
+    def names(field: str, known: list[str], what: str, plural: str) -> tuple[str, ...]:
+        def one(value: Any, key_of_item: str) -> str:
+            if not isinstance(value, str):
+                raise parser.error(key_of_item, f"expected a {what}, got {_describe(value)}",
+                                   f"allowed {plural}: {', '.join(known)}")
             if value not in known:
-                raise parser.error(item_key, f"unknown {what} {value!r}", f"allowed {what}s: {', '.join(known)}")
+                raise parser.error(key_of_item, f"unknown {what} {value!r}{did_you_mean(value, known)}",
+                                   f"allowed {plural}: {', '.join(known)}")
             return value
 
-        return parser.items(raw.get(field, []), f"{key}.{field}", one, allowed=f"a list of {what}s")
+        return parser.items(raw.get(field, []), f"{key}.{field}", one, allowed=f"a list of {plural}")
 
-    families = names("instanceFamilies", catalog.known_families(), "GPU instance family")
-    types = names("instanceTypes", sorted(catalog.INSTANCE_TYPES), "GPU instance type")
-    gpu_names = names("gpuNames", catalog.known_gpu_names(), "GPU name")
+    families = names("instanceFamilies", catalog.known_families(), "GPU instance family", "GPU instance families")
+    types = names("instanceTypes", sorted(catalog.INSTANCE_TYPES), "GPU instance type", "GPU instance types")
+    gpu_names = names("gpuNames", catalog.known_gpu_names(), "GPU name", "GPU names")
     if not families and not types:
         raise parser.error(f"{key}.instanceFamilies", "the pool selects no instances",
                            "allowed: instanceFamilies and/or instanceTypes, optionally narrowed by gpuNames")
@@ -142,22 +153,29 @@ def _mig_profile(parser: _Parser, raw: Any, key: str, instance_types: tuple[str,
         raise parser.error(f"{key}.profile", "is required for strategy mig",
                            f"allowed on {model.name} ({model.memory_mib} MiB): {', '.join(model.mig_profiles)}")
     profile = raw["profile"]
+    # A list or mapping here used to reach `in` on a dict and end in a traceback.
+    if not isinstance(profile, str):
+        raise parser.error(f"{key}.profile", f"expected one MIG profile name, got {_describe(profile)}",
+                           f"allowed on {model.name} ({model.memory_mib} MiB): {', '.join(model.mig_profiles)}")
     if profile not in model.mig_profiles:
-        raise parser.error(f"{key}.profile", f"{profile!r} does not exist on {model.name} ({model.memory_mib} MiB)",
-                           f"allowed: {', '.join(model.mig_profiles)}")
+        raise parser.error(f"{key}.profile", f"{profile!r} does not exist on {model.name} ({model.memory_mib} MiB)"
+                           f"{did_you_mean(profile, model.mig_profiles)}", f"allowed: {', '.join(model.mig_profiles)}")
     return profile
 
 
 def _parse_gpu_pool(parser: _Parser, raw: Any, key: str, karpenter: KarpenterConfig) -> GpuNodePoolConfig:
-    raw = parser.mapping(raw, key, GPU_POOL_KEYS)
+    raw = parser.mapping(raw, named_item_key(key, raw), GPU_POOL_KEYS)
     if "name" not in raw:
         raise parser.error(f"{key}.name", "is missing", "allowed: a DNS-1123 label such as inference")
     name = parser.string(raw["name"], f"{key}.name", DNS_LABEL_PATTERN,
                          "a DNS-1123 label (lowercase letters, digits, '-'; at most 63 characters)")
+    key = item_key(key, name)  # from here on errors read gpuNodePools[2] (training).<field>
     instance_types = _parse_selection(parser, raw, key)
     if "maxGpus" not in raw:
         raise parser.error(f"{key}.maxGpus", "is missing",
                            "allowed: a positive number of physical GPUs (the pool's limit and cost guard)")
+    max_gpus = parser.integer(raw["maxGpus"], f"{key}.maxGpus", minimum=1, maximum=10000)
+    _check_max_gpus_fits(parser, key, max_gpus, instance_types)
     disruption = parse_disruption(parser, raw.get("disruption"), f"{key}.disruption", DEFAULT_GPU_DISRUPTION)
     check_consolidation_policy(parser, disruption, f"{key}.disruption", karpenter)
     defaults = GpuNodePoolConfig(name=name, instance_types=(), capacity_types=(), max_gpus=1, sharing=SharingConfig())
@@ -167,15 +185,28 @@ def _parse_gpu_pool(parser: _Parser, raw: Any, key: str, karpenter: KarpenterCon
         capacity_types=parser.items(raw.get("capacityTypes", ["on-demand"]), f"{key}.capacityTypes",
                                     lambda v, k: parser.choice(v, k, CAPACITY_TYPES), min_items=1,
                                     allowed=" and/or ".join(CAPACITY_TYPES)),
-        max_gpus=parser.integer(raw["maxGpus"], f"{key}.maxGpus", minimum=1, maximum=10000),
+        max_gpus=max_gpus,
         sharing=_parse_sharing(parser, raw.get("sharing"), f"{key}.sharing", instance_types, karpenter),
         disruption=disruption,
-        expire_after=parser.string(str(raw.get("expireAfter", defaults.expire_after)), f"{key}.expireAfter",
-                                   DURATION_PATTERN, "a duration such as 720h, or Never"),
+        expire_after=parser.text(raw.get("expireAfter", defaults.expire_after), f"{key}.expireAfter",
+                                 DURATION_PATTERN, "a duration such as 720h, or Never"),
+        termination_grace_period=parse_termination_grace_period(parser, raw, key),
         root_volume_gib=parser.integer(raw.get("rootVolumeGib", defaults.root_volume_gib), f"{key}.rootVolumeGib",
                                        minimum=50, maximum=16384),
         weight=parser.integer(raw["weight"], f"{key}.weight", minimum=1, maximum=100) if "weight" in raw else None,
     )
+
+
+def _check_max_gpus_fits(parser: _Parser, key: str, max_gpus: int, instance_types: tuple[str, ...]) -> None:
+    """Karpenter never launches a node that would take the pool past its limit, so a type with more GPUs
+    than maxGpus is dead weight in the selection: say so instead of letting it silently never launch."""
+    too_big = [t for t in map(catalog.instance_type, instance_types) if t.gpus > max_gpus]
+    if too_big:
+        needed = max(t.gpus for t in too_big)
+        listed = ", ".join(f"{t.name} ({t.gpus} GPUs)" for t in too_big)
+        raise parser.error(f"{key}.maxGpus", f"{max_gpus} is below the GPU count of {listed}, so the pool could "
+                           "never launch them", f"allowed: maxGpus {needed} or more, or narrow instanceTypes/"
+                           f"instanceFamilies/gpuNames to types with at most {max_gpus} GPUs")
 
 
 def parse_gpu_node_pools(parser: _Parser, raw: Any, karpenter: KarpenterConfig) -> tuple[GpuNodePoolConfig, ...]:

@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from components import catalog, nvidia_config, versions
+from components.cluster import CONTROLLER_LABEL, CONTROLLER_TAINT
 from components.gpu_config import GpuNodePoolConfig
 from components.karpenter_manifests import NODE_OVERLAY_API, node_pool, requirement
 
@@ -132,6 +133,7 @@ def gpu_node_pool(plan: GpuPoolPlan, node_class_name: str = GPU_NODE_CLASS) -> d
         limits={plan.resource_name: str(plan.limit)},
         disruption=plan.config.disruption,
         expire_after=plan.config.expire_after,
+        termination_grace_period=plan.config.termination_grace_period,
         labels=pool_labels(plan),
         taints=[GPU_TAINT],
         weight=plan.config.weight,
@@ -190,7 +192,37 @@ def _config_map(configs: Mapping[str, dict[str, Any]]) -> dict[str, str]:
     return {name: yaml.safe_dump(config, sort_keys=True) for name, config in configs.items()}
 
 
-NFD_WORKER_TOLERATIONS = [GPU_TOLERATION, {"key": "CriticalAddonsOnly", "operator": "Exists"}]
+# Where the NVIDIA components run (README "Where the NVIDIA software runs"):
+#
+# * Cluster-wide controllers (GPU Operator, NFD master and garbage collector) and every hook Job the charts
+#   render run on the controller node group, as Karpenter does. When the release installs, those are the only
+#   nodes (Karpenter has launched nothing, and with `nodePools: []` never launches a node these pods tolerate);
+#   the charts' defaults tolerate nothing but the control-plane taint, which EKS nodes never carry, so Helm's wait
+#   would time out and the GPU NodePools, which depend on the release, would never be created.
+# * Per-node daemons run on GPU nodes only. The NFD worker selects on the GPU manufacturer label Karpenter sets
+#   from the instance type at launch, not on `nvidia.com/gpu.present`: the GPU Operator rewrites that label to
+#   "false" on a node NFD has not labelled yet (nodelabeling_controller.go `reconcileCommonGPULabel`
+#   @v26.7.0), and a worker selecting on it would then be evicted before it could label the node.
+CONTROLLER_NODE_SELECTOR = {CONTROLLER_LABEL: "true"}
+CONTROLLER_TOLERATIONS = [{"key": CONTROLLER_TAINT["key"], "operator": "Exists"}]
+GPU_MANUFACTURER_LABEL = "karpenter.k8s.aws/instance-gpu-manufacturer"
+
+
+def on_controller_group() -> dict[str, Any]:
+    """nodeSelector and tolerations that put a pod on the controller node group."""
+    return {"nodeSelector": dict(CONTROLLER_NODE_SELECTOR), "tolerations": [dict(t) for t in CONTROLLER_TOLERATIONS]}
+
+
+def nfd_values() -> dict[str, Any]:
+    """Placement of the NFD subchart (same keys under `nfd` in the device plugin, `node-feature-discovery` in the
+    GPU Operator). The master's settings also place the post-delete prune Job (NFD 0.19.0 post-delete-job.yaml)."""
+    return {
+        "master": on_controller_group(),
+        "gc": on_controller_group(),
+        # The charts' NFD worker tolerates `nvidia.com/gpu=present` (device plugin) or no GPU taint at all; ours
+        # has no value, so it is tolerated with Exists.
+        "worker": {"nodeSelector": {GPU_MANUFACTURER_LABEL: "nvidia"}, "tolerations": [dict(GPU_TOLERATION)]},
+    }
 
 
 def device_plugin_values(plans: Sequence[GpuPoolPlan]) -> dict[str, Any]:
@@ -198,8 +230,8 @@ def device_plugin_values(plans: Sequence[GpuPoolPlan]) -> dict[str, Any]:
     return {
         # GFD labels nodes (product, replicas, mps.capable) and pulls in NFD; MPS needs GFD's label.
         "gfd": {"enabled": True},
-        # The chart's NFD worker tolerates only `nvidia.com/gpu=present`; our taint has no value.
-        "nfd": {"worker": {"tolerations": NFD_WORKER_TOLERATIONS}},
+        "nfd": nfd_values(),
+        # The chart's GPU-node affinity keeps these DaemonSets off the (tolerated) controller group.
         "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, GPU_TOLERATION],
         "config": {"map": _config_map(device_plugin_configs(plans, "none")),
                    "default": nvidia_config.DEFAULT_CONFIG_NAME},
@@ -224,8 +256,14 @@ def gpu_operator_values(plans: Sequence[GpuPoolPlan]) -> dict[str, Any]:
         }},
         "gfd": {"enabled": True},
         "nfd": {"enabled": True},
+        # The operator Deployment and the chart's hook Jobs (upgrade-crd, cleanup-gpucluster, cleanup-crd) all
+        # take operator.nodeSelector and operator.tolerations (templates/operator.yaml, upgrade_crd.yaml,
+        # cleanup_gpucluster.yaml, cleanup_crd.yaml @v26.7.0).
+        "operator": {"nodeSelector": {"kubernetes.io/os": "linux", **CONTROLLER_NODE_SELECTOR},
+                     "tolerations": [dict(t) for t in CONTROLLER_TOLERATIONS]},
+        # Operands select GPU nodes by the operator's nvidia.com/gpu.deploy.* labels and tolerate the GPU taint.
         "daemonsets": {"tolerations": [GPU_TOLERATION]},
-        "node-feature-discovery": {"worker": {"tolerations": NFD_WORKER_TOLERATIONS}},
+        "node-feature-discovery": nfd_values(),
         # No Prometheus Operator is installed by this stack; the exporter still serves /metrics.
         "dcgmExporter": {"serviceMonitor": {"enabled": False}},
     }

@@ -21,7 +21,7 @@ import pulumi_kubernetes as k8s
 from components import karpenter_iam, versions
 from components.aws_naming import account_id_of, partition_for_region
 from components.cluster import CONTROLLER_LABEL, Cluster, node_role_with_policies, resource_tags
-from components.config import KarpenterConfig, PlatformConfig
+from components.config import KARPENTER_REPLICAS, KarpenterConfig, PlatformConfig
 
 # The upstream CloudFormation's policy names, suffixed with the cluster name.
 CONTROLLER_POLICY_NAMES = {
@@ -37,19 +37,23 @@ CONTROLLER_RESOURCES = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"c
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
-def karpenter_values(config: KarpenterConfig, *, cluster_name: str, queue_name: str,
+def karpenter_values(config: KarpenterConfig, *, cluster_name: str, queue_name: str, region: str,
                      irsa_role_arn: str | None = None) -> dict[str, Any]:
     """Helm values for the `karpenter` chart. Every key exists in the chart's values.yaml (tested)."""
     service_account: dict[str, Any] = {"create": True, "name": versions.KARPENTER_SERVICE_ACCOUNT}
     if irsa_role_arn is not None:
         service_account["annotations"] = {IRSA_ROLE_ANNOTATION: irsa_role_arn}
     return {
-        "replicas": 2,
+        # The controller node group is validated to hold this many (hostname anti-affinity), see config.py.
+        "replicas": KARPENTER_REPLICAS,
         "logLevel": config.log_level,
         # Only on the controller node group: Karpenter must never run on nodes it may remove.
         "nodeSelector": {"kubernetes.io/os": "linux", CONTROLLER_LABEL: "true"},
         "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
-        "controller": {"resources": CONTROLLER_RESOURCES},
+        # The controller group's IMDS hop limit is 1 (pods must not reach the node role), so Karpenter cannot
+        # ask IMDS for its region; v1.14.1 reads AWS_REGION first and panics without either
+        # (pkg/operator/operator.go; aws/karpenter-provider-aws#8219). The chart sets no region itself.
+        "controller": {"resources": CONTROLLER_RESOURCES, "env": [{"name": "AWS_REGION", "value": region}]},
         "serviceAccount": service_account,
         "settings": {
             "clusterName": cluster_name,
@@ -198,7 +202,7 @@ class Karpenter(pulumi.ComponentResource):
             opts=in_cluster,
         )
         values = pulumi.Output.all(queue.name, controller_role.arn).apply(
-            lambda out: karpenter_values(karpenter, cluster_name=config.cluster_name, queue_name=out[0],
+            lambda out: karpenter_values(karpenter, cluster_name=config.cluster_name, queue_name=out[0], region=config.region,
                                          irsa_role_arn=out[1] if karpenter.identity == "irsa" else None))
         self.controller_release = k8s.helm.v3.Release(
             f"{name}-controller",

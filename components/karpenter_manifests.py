@@ -104,6 +104,7 @@ def node_pool(
     limits: Mapping[str, str],
     disruption: DisruptionConfig,
     expire_after: str,
+    termination_grace_period: str,
     labels: Mapping[str, str] | None = None,
     taints: Sequence[Mapping[str, str]] = (),
     weight: int | None = None,
@@ -113,6 +114,9 @@ def node_pool(
         "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": node_class_name},
         "requirements": [dict(r) for r in requirements],
         "expireAfter": expire_after,
+        # A bound on every drain of this pool's nodes (disruption and NodePool deletion alike), so a
+        # PodDisruptionBudget cannot keep a node, and with it `pulumi destroy`, waiting for ever.
+        "terminationGracePeriod": termination_grace_period,
     }
     if taints:
         template_spec["taints"] = [dict(t) for t in taints]
@@ -154,6 +158,7 @@ def general_node_pool(pool: NodePoolConfig, node_class_name: str) -> dict[str, A
         limits=limits,
         disruption=pool.disruption,
         expire_after=pool.expire_after,
+        termination_grace_period=pool.termination_grace_period,
         labels={"gpu-eks/pool": pool.name},
         weight=pool.weight,
     )

@@ -80,7 +80,10 @@ class Network(pulumi.ComponentResource):
                 f"{name}-vpc",
                 awsx.ec2.VpcArgs(
                     cidr_block=config.cidr,
-                    number_of_availability_zones=config.availability_zones,
+                    # Pinned zones by name (their IDs were checked against the zones EKS refuses when the config was
+                    # parsed); otherwise awsx takes the region's first N zones, safe only where EKS refuses none.
+                    **({"availability_zone_names": [zone_name for zone_name, _ in config.zones]} if config.zones
+                       else {"number_of_availability_zones": config.availability_zones}),
                     subnet_strategy=awsx.ec2.SubnetAllocationStrategy.AUTO,
                     subnet_specs=[
                         awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PRIVATE, cidr_mask=layout.private_mask,

@@ -71,3 +71,68 @@ def karpenter_manifests(run: StackRun) -> list[dict[str, Any]]:
 
     return [manifest_of(r) for r in run.resources
             if r.type.startswith(("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/"))]
+
+
+@pytest.fixture(scope="session")
+def placement_model(stack_or_variant_run, rendered_releases) -> Callable[[str], Any]:
+    """`placement_model("dev")` or `placement_model("gpu-only-mig")`: the scheduling model
+    (tests/support/placement.py) of a repo stack or a STACK_VARIANT, from the session's runs and renders."""
+    from tests.support.placement import build_model
+
+    cache: dict[str, Any] = {}
+
+    def get(name: str):
+        if name not in cache:
+            rendered = rendered_releases(name)
+            cache[name] = build_model(stack_or_variant_run(name), lambda release, _: rendered[release["release"]],
+                                      name=name)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def stack_or_variant_run(stack_run) -> Callable[[str], StackRun]:
+    """`stack_or_variant_run("prod")` or `("gpu-only-mig")`: the run of a repo stack or of a STACK_VARIANT
+    (tests/support/stack_variants.py), once per session."""
+    from tests.support.stack_variants import VARIANTS_BY_NAME
+
+    cache: dict[str, StackRun] = {}
+
+    def get(name: str) -> StackRun:
+        if name in REPO_STACKS:
+            return stack_run(name)
+        if name not in VARIANTS_BY_NAME:
+            raise KeyError(f"{name!r} is neither a repo stack {REPO_STACKS} nor a STACK_VARIANT {sorted(VARIANTS_BY_NAME)}")
+        if name not in cache:
+            variant = VARIANTS_BY_NAME[name]
+            cache[name] = run_stack(variant.base, overrides=variant.overrides)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def rendered_releases(stack_or_variant_run) -> Callable[[str], dict[str, Any]]:
+    """`rendered_releases("prod")`: release name -> `RenderedRelease` (tests/support/helm_render.py), every Helm
+    release of a repo stack or STACK_VARIANT rendered through the pinned upstream chart by real Helm at the
+    run's `kubernetesVersion`, once per session. Raises ChartSourceError / ReleaseRenderError (naming the
+    release) when a pin has no chart source or Helm refuses the release."""
+    from tests.support.helm_render import render_run
+
+    cache: dict[str, dict[str, Any]] = {}
+
+    def get(name: str) -> dict[str, Any]:
+        if name not in cache:
+            cache[name] = render_run(stack_or_variant_run(name))
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def provider_schemas():
+    """The pinned providers' trimmed schemas (tests/data/provider-schemas/), loaded once per session."""
+    from tests.support.provider_schema import SchemaSet
+
+    return SchemaSet.load()

@@ -6,19 +6,23 @@ import pytest
 from components.config import ExistingVpcConfig, NewVpcConfig
 from tests.conftest import config_error, parse
 
+# Every parsed stack must say who may reach the API (see test_config_endpoint.py); these tests are about other keys.
+ENDPOINT = {"endpoint": {"publicAccessCidrs": ["203.0.113.0/24"]}}
+
 
 # -- defaults ---------------------------------------------------------------------------------------------------
 
 
 def test_minimal_stack_gets_documented_defaults():
-    config = parse({}, stack="dev")
+    config = parse(ENDPOINT, stack="dev")
     assert config.cluster_name == "gpu-eks-dev"
     assert config.kubernetes_version == "1.34"
     assert config.network == NewVpcConfig(cidr="10.0.0.0/16", availability_zones=3, nat_gateways="single")
     assert config.endpoint.public_access is True
     assert config.cluster_log_types == ("api", "audit", "authenticator", "controllerManager", "scheduler")
     group = config.controller_node_group
-    assert (group.instance_types, group.min_size, group.desired_size, group.max_size) == (("m7g.large",), 1, 2, 3)
+    # Two nodes at least: Karpenter's two replicas must run on different nodes.
+    assert (group.instance_types, group.min_size, group.desired_size, group.max_size) == (("m7g.large",), 2, 2, 3)
     assert group.architecture == "arm64"
     assert config.karpenter.version == "1.14.1"
     assert config.karpenter.identity == "pod-identity"
@@ -79,7 +83,7 @@ def test_unknown_network_key_is_rejected():
 
 def test_bring_your_own_vpc_is_parsed():
     config = parse({"network": {"vpcId": "vpc-0abc12345", "privateSubnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"],
-                                "publicSubnetIds": ["subnet-0ccc3333"]}})
+                                "publicSubnetIds": ["subnet-0ccc3333"]}, **ENDPOINT})
     assert config.network == ExistingVpcConfig("vpc-0abc12345", ("subnet-0aaa1111", "subnet-0bbb2222"), ("subnet-0ccc3333",))
 
 
@@ -151,4 +155,5 @@ def test_gpu_instance_for_controller_node_group_is_rejected():
 
 
 def test_x86_controller_node_group_is_detected():
-    assert parse({"controllerNodeGroup": {"instanceTypes": ["m7i.large", "m7a.large"]}}).controller_node_group.architecture == "amd64"
+    config = parse({"controllerNodeGroup": {"instanceTypes": ["m7i.large", "m7a.large"]}, **ENDPOINT})
+    assert config.controller_node_group.architecture == "amd64"

@@ -5,7 +5,8 @@ import pytest
 
 from tests.conftest import config_error
 
-GPU = {"name": "g", "instanceFamilies": ["g6"], "maxGpus": 4}
+# maxGpus 8: g6 includes the 8-GPU g6.48xlarge, and a smaller limit is itself an error.
+GPU = {"name": "g", "instanceFamilies": ["g6"], "maxGpus": 8}
 
 BAD_VALUES = [
     ({"controllerNodeGroup": {"diskSize": 10}}, "controllerNodeGroup.diskSize"),
@@ -14,24 +15,24 @@ BAD_VALUES = [
     ({"karpenter": {"logLevel": "verbose"}}, "karpenter.logLevel"),
     ({"karpenter": {"createSpotServiceLinkedRole": "sometimes"}}, "karpenter.createSpotServiceLinkedRole"),
     ({"karpenter": {"version": "v1.14.1"}}, "karpenter.version"),
-    ({"nodePools": [{"name": "p", "instanceCategories": ["g"]}]}, "nodePools[0].instanceCategories[0]"),
-    ({"nodePools": [{"name": "p", "cpus": [0]}]}, "nodePools[0].cpus[0]"),
-    ({"nodePools": [{"name": "p", "minGeneration": 0}]}, "nodePools[0].minGeneration"),
-    ({"nodePools": [{"name": "p", "weight": 101}]}, "nodePools[0].weight"),
+    ({"nodePools": [{"name": "p", "instanceCategories": ["g"]}]}, "nodePools[0] (p).instanceCategories[0]"),
+    ({"nodePools": [{"name": "p", "cpus": [0]}]}, "nodePools[0] (p).cpus[0]"),
+    ({"nodePools": [{"name": "p", "minGeneration": 0}]}, "nodePools[0] (p).minGeneration"),
+    ({"nodePools": [{"name": "p", "weight": 101}]}, "nodePools[0] (p).weight"),
     ({"nodePools": [{"name": "p", "disruption": {"consolidateAfter": "5 minutes"}}]},
-     "nodePools[0].disruption.consolidateAfter"),
+     "nodePools[0] (p).disruption.consolidateAfter"),
     ({"nodePools": [{"name": "p", "disruption": {"budgets": [{"nodes": "150%"}]}}]},
-     "nodePools[0].disruption.budgets[0].nodes"),
+     "nodePools[0] (p).disruption.budgets[0].nodes"),
     ({"nodePools": [{"name": "p", "disruption": {"budgets": [{"nodes": "1", "reasons": ["Expired"]}]}}]},
-     "nodePools[0].disruption.budgets[0].reasons[0]"),
+     "nodePools[0] (p).disruption.budgets[0].reasons[0]"),
     ({"nodePools": [{"architectures": ["amd64"]}]}, "nodePools[0].name"),
-    ({"gpuNodePools": [{**GPU, "rootVolumeGib": 20}]}, "gpuNodePools[0].rootVolumeGib"),
-    ({"gpuNodePools": [{**GPU, "weight": 0}]}, "gpuNodePools[0].weight"),
-    ({"gpuNodePools": [{**GPU, "expireAfter": "1 month"}]}, "gpuNodePools[0].expireAfter"),
-    ({"gpuNodePools": [{**GPU, "capacityTypes": ["reserved"]}]}, "gpuNodePools[0].capacityTypes[0]"),
-    ({"gpuNodePools": [{**GPU, "gpuNames": ["rtx4090"]}]}, "gpuNodePools[0].gpuNames[0]"),
+    ({"gpuNodePools": [{**GPU, "rootVolumeGib": 20}]}, "gpuNodePools[0] (g).rootVolumeGib"),
+    ({"gpuNodePools": [{**GPU, "weight": 0}]}, "gpuNodePools[0] (g).weight"),
+    ({"gpuNodePools": [{**GPU, "expireAfter": "1 month"}]}, "gpuNodePools[0] (g).expireAfter"),
+    ({"gpuNodePools": [{**GPU, "capacityTypes": ["reserved"]}]}, "gpuNodePools[0] (g).capacityTypes[0]"),
+    ({"gpuNodePools": [{**GPU, "gpuNames": ["rtx4090"]}]}, "gpuNodePools[0] (g).gpuNames[0]"),
     ({"gpuNodePools": [{**GPU, "disruption": {"consolidationPolicy": "Never"}}]},
-     "gpuNodePools[0].disruption.consolidationPolicy"),
+     "gpuNodePools[0] (g).disruption.consolidationPolicy"),
     ({"gpuNodePools": [{**GPU, "name": "GPU pool"}]}, "gpuNodePools[0].name"),
     ({"gpuNodePools": {"name": "not-a-list"}}, "gpuNodePools"),
 ]

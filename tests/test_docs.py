@@ -65,3 +65,18 @@ def test_every_stack_output_is_documented(stack_run):
     outputs_section = README.split("## Outputs", 1)[1].split("## Design", 1)[0]
     for name in stack_run("prod").outputs:
         assert f"`{name}`" in outputs_section, name
+
+
+@pytest.mark.parametrize("stack, lookups", [
+    # What the README's "Lookups" bullet states for the repo stacks, component by component.
+    ("dev", ["aws.getAvailabilityZones", "aws.getPartition"]),
+    ("prod", ["aws.getPartition"]),
+])
+def test_readme_states_the_lookups_the_components_make(stack_run, stack, lookups):
+    run = stack_run(stack)
+    assert run.invokes == []  # our own code: none
+    made = sorted("aws." + invoke.token.rsplit(":", 1)[1] for invoke in run.component_invokes)
+    assert made == lookups
+    bullet = README.split("- **Lookups:", 1)[1].split("\n- **", 1)[0]
+    assert all(f"`{lookup}`" in bullet for lookup in lookups)
+    assert f"{stack} makes {len(lookups)}" in " ".join(bullet.split())

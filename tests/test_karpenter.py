@@ -37,7 +37,7 @@ def test_crd_release_comes_first_and_controller_skips_crds(stack_run):
 
 def test_releases_install_through_the_cluster_provider_after_the_controller_nodes(stack_run):
     run = stack_run("dev")
-    provider = run.one("pulumi:providers:kubernetes")
+    provider = run.one("pulumi:providers:kubernetes", "cluster-k8s")
     node_group = run.one("eks:index:ManagedNodeGroup")
     for release in releases(run).values():
         assert release.provider_urn == provider.urn
@@ -58,7 +58,7 @@ def test_controller_values_point_at_cluster_and_queue(stack_run):
 
 @pytest.mark.parametrize("identity", ["pod-identity", "irsa"])
 def test_every_controller_values_key_exists_in_the_chart(identity):
-    values = karpenter_values(KarpenterConfig(identity=identity), cluster_name="c", queue_name="q",
+    values = karpenter_values(KarpenterConfig(identity=identity), cluster_name="c", queue_name="q", region="us-west-2",
                               irsa_role_arn="arn:aws:iam::123456789012:role/r" if identity == "irsa" else None)
     defaults = load_chart_values(upstream_file("karpenter", "values.yaml"))
     assert unknown_value_paths(values, defaults, free_form=("nodeSelector",)) == []
@@ -117,7 +117,7 @@ def test_controller_role_has_the_six_upstream_policies(stack_run):
 
 def test_node_role_joins_through_an_ec2_linux_access_entry(stack_run):
     run = stack_run("dev")
-    entry = run.one("aws:eks/accessEntry:AccessEntry").plain_inputs()
+    entry = run.one("aws:eks/accessEntry:AccessEntry", "karpenter-node-access-entry").plain_inputs()
     assert entry == {**entry, "type": "EC2_LINUX", "clusterName": "gpu-dev", "principalArn": run.outputs["karpenterNodeRoleArn"]}
     attached = {a.plain_inputs()["policyArn"].rsplit("/", 1)[1] for a in
                 run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
@@ -163,8 +163,8 @@ def test_five_event_rules_target_the_queue(stack_run):
 def test_karpenter_objects_wait_for_crds_controller_and_access_entry(stack_run):
     run = stack_run("dev")
     by_name = releases(run)
-    entry = run.one("aws:eks/accessEntry:AccessEntry")
-    provider = run.one("pulumi:providers:kubernetes")
+    entry = run.one("aws:eks/accessEntry:AccessEntry", "karpenter-node-access-entry")
+    provider = run.one("pulumi:providers:kubernetes", "cluster-k8s")
     objects = [r for r in run.resources if r.type.startswith("kubernetes:karpenter")]
     assert len(objects) >= 3
     for obj in objects:
@@ -250,25 +250,25 @@ def test_unknown_identity_is_rejected():
 
 
 def test_unknown_architecture_is_rejected():
-    assert config_error({"nodePools": [{"name": "p", "architectures": ["x86"]}]}).key == "nodePools[0].architectures[0]"
+    assert config_error({"nodePools": [{"name": "p", "architectures": ["x86"]}]}).key == "nodePools[0] (p).architectures[0]"
 
 
 def test_invalid_capacity_type_is_rejected():
-    assert config_error({"nodePools": [{"name": "p", "capacityTypes": ["preemptible"]}]}).key == "nodePools[0].capacityTypes[0]"
+    assert config_error({"nodePools": [{"name": "p", "capacityTypes": ["preemptible"]}]}).key == "nodePools[0] (p).capacityTypes[0]"
 
 
 def test_duplicate_pool_names_are_rejected():
     error = config_error({"nodePools": [{"name": "p"}, {"name": "p"}]})
-    assert error.key == "nodePools[1].name"
+    assert error.key == "nodePools[1] (p).name"
 
 
 @pytest.mark.parametrize("field", ["maxCpu", "maxMemoryGib"])
 def test_non_positive_limits_are_rejected(field):
-    assert config_error({"nodePools": [{"name": "p", field: 0}]}).key == f"nodePools[0].{field}"
+    assert config_error({"nodePools": [{"name": "p", field: 0}]}).key == f"nodePools[0] (p).{field}"
 
 
 def test_unknown_pool_key_is_rejected():
-    assert config_error({"nodePools": [{"name": "p", "maxCPU": 10}]}).key == "nodePools[0].maxCPU"
+    assert config_error({"nodePools": [{"name": "p", "maxCPU": 10}]}).key == "nodePools[0] (p).maxCPU"
 
 
 def test_pool_name_that_is_not_a_dns_label_is_rejected():
@@ -277,14 +277,26 @@ def test_pool_name_that_is_not_a_dns_label_is_rejected():
 
 def test_budget_schedule_without_duration_is_rejected():
     error = config_error({"nodePools": [{"name": "p", "disruption": {"budgets": [{"nodes": "0", "schedule": "@daily"}]}}]})
-    assert error.key == "nodePools[0].disruption.budgets[0].schedule"
+    assert error.key == "nodePools[0] (p).disruption.budgets[0].schedule"
 
 
 def test_balanced_consolidation_needs_karpenter_1_14():
     error = config_error({"karpenter": {"version": "1.13.0"},
                           "nodePools": [{"name": "p", "disruption": {"consolidationPolicy": "Balanced"}}]})
-    assert error.key == "nodePools[0].disruption.consolidationPolicy"
+    assert error.key == "nodePools[0] (p).disruption.consolidationPolicy"
 
 
 def test_bad_duration_is_rejected():
-    assert config_error({"nodePools": [{"name": "p", "expireAfter": "30 days"}]}).key == "nodePools[0].expireAfter"
+    assert config_error({"nodePools": [{"name": "p", "expireAfter": "30 days"}]}).key == "nodePools[0] (p).expireAfter"
+
+
+def test_controller_gets_its_region_without_imds():
+    # The controller group's IMDS hop limit is 1, so the region must come from the environment.
+    values = karpenter_values(KarpenterConfig(), cluster_name="c", queue_name="q", region="eu-west-1")
+    assert {"name": "AWS_REGION", "value": "eu-west-1"} in values["controller"]["env"]
+
+
+def test_controller_release_carries_the_stack_region(stack_run):
+    release = next(r for r in stack_run("prod").by_type("kubernetes:helm.sh/v3:Release")
+                   if r.plain_inputs().get("name") == "karpenter")
+    assert release.plain_inputs()["values"]["controller"]["env"] == [{"name": "AWS_REGION", "value": "us-east-1"}]

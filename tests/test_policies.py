@@ -26,7 +26,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 from components.nvidia_config import MPS_MAX_REPLICAS
 from tests.conftest import REPO_STACKS
 from tests.support.policy_harness import (ALL_POLICIES, PACK_DIR, POLICIES, analyze, edited, effective_config,
-                                          eks_cluster_child, mandatory, only_messages, replaced, resource_violations,
+                                          mandatory, only_messages, replaced, resource_violations,
                                           stack_violations)
 from tools.harness import Registration, StackRun
 
@@ -35,6 +35,7 @@ NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 NODE_OVERLAY = "kubernetes:karpenter.sh/v1alpha1:NodeOverlay"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 EKS = "eks:index:Cluster"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"  # registered by pulumi-eks (modelled in tools/remote_components.py)
 QUEUE = "aws:sqs/queue:Queue"
 QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 IAM_POLICY = "aws:iam/policy:Policy"
@@ -123,8 +124,9 @@ def test_config_schemas_are_json_schemas_whose_defaults_validate():
 @pytest.mark.parametrize("stack", REPO_STACKS)
 def test_repo_stacks_have_no_mandatory_violations_under_the_default_policy_config(stack_run, stack):
     run = stack_run(stack)
-    # Also the aws:eks/cluster:Cluster pulumi-eks would register (not recorded under mocks).
-    violations = analyze([*run.resources, eks_cluster_child(run.one(EKS))], user_config=None)
+    # Every resource, the children pulumi-eks and awsx register included (launch template, node group, ...).
+    assert run.by_type(EKS_CLUSTER) and run.by_type("aws:eks/nodeGroup:NodeGroup")
+    violations = analyze(run, user_config=None)
     assert violations == []
 
 
@@ -189,9 +191,10 @@ def test_policy_config_can_make_an_advisory_policy_mandatory(stack_run):
 
 
 def test_policy_config_properties_reach_the_policy(run_with):
-    # No endpoint config: the program's default opens the public endpoint to 0.0.0.0/0.
-    run = run_with("dev", endpoint=None)
-    assert [v.policy for v in mandatory(analyze(run))] == ["eks-public-endpoint-restricted"]
+    # An endpoint explicitly open to the world: the config accepts it, the pack rejects it unless allowed.
+    run = run_with("dev", endpoint={"publicAccessCidrs": ["0.0.0.0/0"]})
+    # A set: the endpoint policy may report both the eks:index:Cluster and its aws:eks/cluster:Cluster child.
+    assert {v.policy for v in mandatory(analyze(run))} == {"eks-public-endpoint-restricted"}
     allowed = analyze(run, user_config={"eks-public-endpoint-restricted": {"allowPublicEndpointFromAnywhere": True}})
     assert mandatory(allowed) == []
 
@@ -475,7 +478,7 @@ def test_real_cluster_encrypts_secrets(stack_run):
     run = stack_run("prod")
     component = run.one(EKS)
     assert check("eks-secrets-encryption", run, component) == []
-    assert check("eks-secrets-encryption", run, eks_cluster_child(component)) == []
+    assert check("eks-secrets-encryption", run, run.one(EKS_CLUSTER)) == []
 
 
 def test_cluster_without_secrets_encryption_is_rejected(stack_run):
@@ -485,13 +488,15 @@ def test_cluster_without_secrets_encryption_is_rejected(stack_run):
         'Cluster "cluster-eks" (eks:index:Cluster) does not envelope-encrypt Kubernetes Secrets with a KMS key. '
         "Set encryption_config_key_arn (pulumi-eks) or encryption_config={provider: {key_arn}, resources: "
         "['secrets']} (aws.eks.Cluster) to a customer-managed KMS key with rotation enabled."]
-    [message] = check("eks-secrets-encryption", run, eks_cluster_child(plain_cluster))
+    # The cluster pulumi-eks registers for such a component has no encryptionConfig at all.
+    unencrypted = edited(run.one(EKS_CLUSTER), lambda i: i.pop("encryptionConfig"))
+    [message] = check("eks-secrets-encryption", run, unencrypted)
     assert message.startswith('Cluster "cluster-eks-eksCluster" (aws:eks/cluster:Cluster) does not envelope-encrypt')
 
 
 def test_aws_cluster_encrypting_something_other_than_secrets_is_rejected(stack_run):
     run = stack_run("dev")
-    child = edited(eks_cluster_child(run.one(EKS)), lambda i: i["encryptionConfig"].update(resources=[]))
+    child = edited(run.one(EKS_CLUSTER), lambda i: i["encryptionConfig"].update(resources=[]))
     [message] = check("eks-secrets-encryption", run, child)
     assert "does not list 'secrets' in encryptionConfig.resources" in message
 
@@ -506,7 +511,7 @@ def test_key_created_in_the_same_preview_counts_as_encryption(stack_run):
 def test_real_cluster_ships_audit_logs(stack_run):
     run = stack_run("dev")
     assert check("eks-audit-logging", run, run.one(EKS)) == []
-    assert check("eks-audit-logging", run, eks_cluster_child(run.one(EKS))) == []
+    assert check("eks-audit-logging", run, run.one(EKS_CLUSTER)) == []
 
 
 def test_cluster_without_audit_logs_is_rejected(run_with):
@@ -528,11 +533,11 @@ def test_real_public_endpoints_are_limited_to_known_ranges(stack_run):
         run = stack_run(stack)
         assert run.one(EKS).plain_inputs()["endpointPublicAccess"] is True
         assert check("eks-public-endpoint-restricted", run, run.one(EKS)) == []
-        assert check("eks-public-endpoint-restricted", run, eks_cluster_child(run.one(EKS))) == []
+        assert check("eks-public-endpoint-restricted", run, run.one(EKS_CLUSTER)) == []
 
 
 def test_public_endpoint_open_to_the_world_is_rejected(run_with):
-    run = run_with("dev", endpoint=None)  # the program's default endpoint: public, 0.0.0.0/0
+    run = run_with("dev", endpoint={"publicAccessCidrs": ["0.0.0.0/0"]})  # explicitly open to the world
     assert check("eks-public-endpoint-restricted", run, run.one(EKS)) == [
         'Cluster "cluster-eks" (eks:index:Cluster) opens its public API endpoint to "0.0.0.0/0". Set '
         "gpu-eks:endpoint.publicAccessCidrs to your office/VPN ranges, or turn the public endpoint off "
@@ -547,7 +552,7 @@ def test_public_endpoint_without_cidrs_is_rejected_because_eks_defaults_to_anywh
     cluster = edited(run.one(EKS), lambda i: (i.pop("publicAccessCidrs"), i.pop("endpointPublicAccess")))
     [message] = check("eks-public-endpoint-restricted", run, cluster)
     assert "has a public API endpoint and no publicAccessCidrs, which EKS opens to 0.0.0.0/0" in message
-    child = edited(eks_cluster_child(run.one(EKS)), lambda i: i["vpcConfig"].update(publicAccessCidrs=["::/0"]))
+    child = edited(run.one(EKS_CLUSTER), lambda i: i["vpcConfig"].update(publicAccessCidrs=["::/0"]))
     [message] = check("eks-public-endpoint-restricted", run, child)
     assert 'opens its public API endpoint to "::/0"' in message
 
@@ -585,12 +590,128 @@ def test_controller_node_group_without_imdsv2_is_flagged(stack_run):
     run = stack_run("dev")
     group = run.one("eks:index:ManagedNodeGroup")
     assert check("managed-node-group-imdsv2", run, group) == []
-    without = edited(group, lambda i: i.pop("enableIMDSv2"))
+    without = edited(group, lambda i: (i.pop("launchTemplate", None), i.pop("enableIMDSv2", None)))
     assert check("managed-node-group-imdsv2", run, without) == [
         'ManagedNodeGroup "cluster-controller" (eks:index:ManagedNodeGroup) does not set enableIMDSv2 (pulumi-eks '
-        "defaults it to false), so its nodes may answer IMDSv1 requests. Pass enable_imd_sv2=True to "
-        "eks.ManagedNodeGroup."]
+        "defaults it to false) and passes no launchTemplate, so its nodes may answer IMDSv1 requests. Pass a "
+        "launch_template that requires IMDSv2 with hop limit 1 (enable_imd_sv2=True alone makes pulumi-eks build "
+        "one with hop limit 2 and an unencrypted root volume)."]
+    # A launch template created in the same preview (reference unknown) is the template policies' business.
+    assert check("managed-node-group-imdsv2", run, without, props={**without.plain_inputs(),
+                                                                   "launchTemplate": UNKNOWN_STRING_VALUE}) == []
 
+
+# -- launch templates and node groups (issue 9 item 4) -------------------------------------------------------------------
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+
+def pulumi_eks_template(inputs: dict) -> None:
+    """Turn a launch template into the one pulumi-eks v4.3.0 builds for enable_imd_sv2=True, disk_size=50
+    (nodegroup.ts createMNGCustomLaunchTemplate): hop limit 2, root volume with only a size."""
+    inputs["metadataOptions"] = {"httpTokens": "required", "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled"}
+    inputs["blockDeviceMappings"] = [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 50}}]
+
+
+def test_new_policies_are_mandatory_except_the_volume_type():
+    levels = {p.name: p.enforcement_level for p in ALL_POLICIES}
+    for name in ("launch-template-imdsv2", "launch-template-volumes-encrypted", "node-group-secure-launch-template"):
+        assert levels[name] == EnforcementLevel.MANDATORY
+    assert levels["launch-template-volumes-gp3"] == EnforcementLevel.ADVISORY
+    assert isinstance(POLICIES["node-group-secure-launch-template"], StackValidationPolicy)
+
+
+@pytest.mark.parametrize("stack", REPO_STACKS)
+def test_real_launch_templates_and_node_groups_pass(stack_run, stack):
+    run = stack_run(stack)
+    assert run.by_type(LAUNCH_TEMPLATE) and run.by_type(NODE_GROUP)
+    for policy in ("launch-template-imdsv2", "launch-template-volumes-encrypted", "launch-template-volumes-gp3"):
+        assert all(m == [] for m in check_all(policy, run, LAUNCH_TEMPLATE).values()), policy
+    assert check_stack("node-group-secure-launch-template", run.resources) == []
+
+
+def test_launch_template_allowing_pods_to_reach_imds_is_rejected(stack_run):
+    run = stack_run("dev")
+    template = run.one(LAUNCH_TEMPLATE)
+    bad = edited(template, pulumi_eks_template)
+    assert check("launch-template-imdsv2", run, bad) == [
+        'LaunchTemplate "cluster-controller-launch-template" (aws:ec2/launchTemplate:LaunchTemplate): '
+        "metadataOptions.httpPutResponseHopLimit is 2 (more than 1 lets pods reach IMDS). Fix: set metadataOptions "
+        "{httpTokens: required, httpPutResponseHopLimit: 1} so only the node itself, not its pods, can read the "
+        "node role's credentials from IMDS."]
+    # The hop limit is configurable (a team that runs no pods on the host network may accept 2).
+    assert check("launch-template-imdsv2", run, bad, {"maxHopLimit": 2}) == []
+    no_options = edited(template, lambda i: i.pop("metadataOptions"))
+    [message] = check("launch-template-imdsv2", run, no_options)
+    assert ("metadataOptions.httpTokens is unset (IMDSv1 allowed); metadataOptions.httpPutResponseHopLimit is "
+            "unset (more than 1 lets pods reach IMDS)") in message
+    imds_off = edited(template, lambda i: i["metadataOptions"].update(httpEndpoint="disabled", httpTokens="optional"))
+    assert check("launch-template-imdsv2", run, imds_off) == []
+
+
+def test_launch_template_with_an_unencrypted_or_undeclared_root_volume_is_rejected(stack_run):
+    run = stack_run("dev")
+    template = run.one(LAUNCH_TEMPLATE)
+    assert check("launch-template-volumes-encrypted", run, edited(template, pulumi_eks_template)) == [
+        'LaunchTemplate "cluster-controller-launch-template" (aws:ec2/launchTemplate:LaunchTemplate) block device '
+        "/dev/xvda is not encrypted (ebs.encrypted is unset). Declare every EBS block device (the root one is "
+        "/dev/xvda on AL2023) with ebs.encrypted: true."]
+    explicit_false = edited(template, lambda i: i["blockDeviceMappings"][0]["ebs"].update(encrypted="false"))
+    [message] = check("launch-template-volumes-encrypted", run, explicit_false)
+    assert "block device /dev/xvda is not encrypted (ebs.encrypted is 'false')" in message
+    [message] = check("launch-template-volumes-encrypted", run, edited(template, lambda i: i.pop("blockDeviceMappings")))
+    assert "declares no blockDeviceMappings, so the root volume follows the AMI snapshot" in message
+
+
+def test_launch_template_volume_other_than_gp3_is_advised_against(stack_run):
+    run = stack_run("dev")
+    template = run.one(LAUNCH_TEMPLATE)
+    assert check("launch-template-volumes-gp3", run, edited(template, pulumi_eks_template)) == [
+        'LaunchTemplate "cluster-controller-launch-template" (aws:ec2/launchTemplate:LaunchTemplate): block device '
+        "/dev/xvda leaves volumeType unset (the AMI snapshot's type applies). Use gp3: 3000 IOPS and 125 MB/s at "
+        "any size, about 20% cheaper per GiB than gp2."]
+    gp2 = edited(template, lambda i: i["blockDeviceMappings"][0]["ebs"].update(volumeType="gp2"))
+    [message] = check("launch-template-volumes-gp3", run, gp2)
+    assert "uses volumeType 'gp2'" in message
+
+
+def test_node_group_launched_from_a_weak_template_is_rejected(stack_run):
+    run = stack_run("dev")
+    weak = edited(run.one(LAUNCH_TEMPLATE), pulumi_eks_template)
+    group = run.one(NODE_GROUP)
+    assert check_stack("node-group-secure-launch-template", replaced(run.resources, weak)) == [(
+        'NodeGroup "cluster-controller" (aws:eks/nodeGroup:NodeGroup) launches its nodes from LaunchTemplate '
+        '"cluster-controller-launch-template" (aws:ec2/launchTemplate:LaunchTemplate), which '
+        "metadataOptions.httpPutResponseHopLimit is 2 (more than 1 lets pods reach IMDS); block device /dev/xvda is "
+        "not encrypted (ebs.encrypted is unset). Fix the template: set metadataOptions {httpTokens: required, "
+        "httpPutResponseHopLimit: 1} so only the node itself, not its pods, can read the node role's credentials "
+        "from IMDS, and set ebs.encrypted: true on every block device.", group.urn)]
+
+
+def test_node_group_without_a_checkable_template_is_rejected(stack_run):
+    run = stack_run("dev")
+    group = run.one(NODE_GROUP)
+    no_template = edited(group, lambda i: i.pop("launchTemplate"))
+    [(message, urn)] = check_stack("node-group-secure-launch-template", replaced(run.resources, no_template))
+    assert urn == group.urn
+    assert message.startswith('NodeGroup "cluster-controller" (aws:eks/nodeGroup:NodeGroup) has no launch template, '
+                              "so its nodes get EKS's default IMDS and volume settings")
+    template_urn = run.one(LAUNCH_TEMPLATE).urn
+    external = edited(group, dependencies=[d for d in group.dependencies if d != template_urn])
+    [(message, _)] = check_stack("node-group-secure-launch-template", replaced(run.resources, external))
+    assert "uses a launch template that is not part of this stack" in message
+
+
+def test_launch_template_policies_never_fail_on_a_first_preview(stack_run):
+    from tools.harness import run_stack
+
+    preview = run_stack("dev", preview=True)
+    template = preview.one(LAUNCH_TEMPLATE)
+    for policy in ("launch-template-imdsv2", "launch-template-volumes-encrypted", "launch-template-volumes-gp3"):
+        assert check(policy, preview, template) == []
+    assert check_stack("node-group-secure-launch-template", preview.resources) == []
+    assert mandatory(analyze(preview)) == []
 
 def test_real_node_volumes_are_encrypted(stack_run):
     for stack in ("dev", "prod"):

@@ -38,7 +38,8 @@ def test_outputs_are_realistic(stack_run):
     assert outputs["clusterName"] == "gpu-dev"
     assert outputs["region"] == "us-west-2"
     assert outputs["clusterEndpoint"].startswith("https://") and outputs["clusterEndpoint"].endswith(".eks.amazonaws.com")
-    assert outputs["oidcProviderArn"].startswith("arn:aws:iam::")
+    assert outputs["oidcProviderArn"] is None  # dev uses Pod Identity: no IAM OIDC provider
+    assert outputs["oidcProviderUrl"].startswith("https://oidc.eks.us-west-2.amazonaws.com/id/")
     assert outputs["controllerNodeGroupName"] == "gpu-dev-controller"
     assert len(outputs["privateSubnetIds"]) == 3
 

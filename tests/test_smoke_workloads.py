@@ -10,7 +10,7 @@ from components import versions
 from tools.harness import REPO_ROOT
 
 SMOKE = REPO_ROOT / "examples" / "smoke"
-WHOLE_T4_POOL = [{"name": "whole-t4", "instanceFamilies": ["g4dn"], "maxGpus": 4}]
+WHOLE_T4_POOL = [{"name": "whole-t4", "instanceFamilies": ["g4dn"], "maxGpus": 8}]
 
 
 def pod_spec(path: Path) -> dict:

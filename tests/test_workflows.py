@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,26 @@ def pulumi_job_problems(job_id: str, job: dict[str, Any], command: str) -> list[
     concurrency = job.get("concurrency", {})
     if "group" not in concurrency:
         problems.append(f"{job_id}: no concurrency group")
+    return problems + api_access_problems(job_id, job, step)
+
+
+def api_access_problems(job_id: str, job: dict[str, Any], pulumi_step: dict[str, Any]) -> list[str]:
+    """A job that talks to the cluster API runs where the stack allows it to: on the PULUMI_RUNNER runner, after
+    a step that checks the runner's egress IP against that stack's endpoint.publicAccessCidrs."""
+    problems = []
+    if "vars.PULUMI_RUNNER" not in str(job.get("runs-on")):
+        problems.append(f"{job_id}: runs-on must be the runner named by vars.PULUMI_RUNNER (fixed egress IP)")
+    steps = job.get("steps", [])
+    checks = [s for s in steps if s.get("id") == "api-access"]
+    if not checks:
+        return problems + [f"{job_id}: no api-access step checking the runner may reach the cluster API"]
+    check = checks[0]
+    if steps.index(check) > steps.index(pulumi_step):
+        problems.append(f"{job_id}: the api-access check runs after pulumi/actions")
+    if str(check.get("env", {}).get("STACK")) != str(pulumi_step.get("with", {}).get("stack-name")):
+        problems.append(f"{job_id}: the api-access check does not check the stack pulumi/actions runs")
+    if not all(word in str(check.get("run", "")) for word in ("checkip", 'tools.api_access "$STACK"')):
+        problems.append(f"{job_id}: the api-access check does not compare the egress IP with publicAccessCidrs")
     return problems
 
 
@@ -361,6 +382,61 @@ def test_rules_reject_prod_without_approval_or_ordering():
         "up-prod: prod must run in the 'production' environment (manual approval)",
         "up-prod: prod must need the dev job",
     ]
+
+
+def test_rules_reject_a_pulumi_job_that_may_not_reach_the_api():
+    document = load(MAIN)
+    dev = document["jobs"]["up-dev"]
+    dev["runs-on"] = "ubuntu-latest"
+    dev["steps"] = [s for s in dev["steps"] if s.get("id") != "api-access"]
+    prod = document["jobs"]["up-prod"]
+    next(s for s in prod["steps"] if s.get("id") == "api-access")["env"]["STACK"] = "dev"
+    assert main_problems(document) == [
+        "up-dev: runs-on must be the runner named by vars.PULUMI_RUNNER (fixed egress IP)",
+        "up-dev: no api-access step checking the runner may reach the cluster API",
+        "up-prod: the api-access check does not check the stack pulumi/actions runs",
+    ]
+
+
+def _first_host(stack: str) -> str:
+    """An address inside the first allowed CIDR of a repo stack file (the runner the stack says may deploy)."""
+    import ipaddress
+
+    endpoint = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["gpu-eks:endpoint"]
+    return str(next(ipaddress.ip_network(endpoint["publicAccessCidrs"][0]).hosts()))
+
+
+def _run_api_access(job: dict[str, Any], stack: str, ip: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the job's api-access step as the runner would: its `run` script with STACK set, the egress-IP
+    lookup replaced by `ip`, in `cwd` (where the stack file lives)."""
+    run = next(s for s in job["steps"] if s.get("id") == "api-access")["run"]
+    script = run.replace('"$(curl -fsS --max-time 10 https://checkip.amazonaws.com)"', f'"{ip}"')
+    assert script != run, "the api-access step no longer looks up the egress IP the way this test expects"
+    script = script.replace(".venv/bin/python", sys.executable)
+    env = {**os.environ, "STACK": stack, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("workflow, job_id", [(MAIN, "up-dev"), (MAIN, "up-prod"), (PULL_REQUEST, "preview")])
+@pytest.mark.parametrize("stack", REPO_STACKS)
+def test_api_access_check_agrees_with_the_repo_stacks(workflow, job_id, stack):
+    job = load(workflow)["jobs"][job_id]
+    allowed = _run_api_access(job, stack, _first_host(stack), REPO_ROOT)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    # 192.0.2.1 (TEST-NET-1) stands for a GitHub-hosted runner: in no stack's allowlist.
+    refused = _run_api_access(job, stack, "192.0.2.1", REPO_ROOT)
+    assert refused.returncode == 1
+    assert refused.stdout.startswith(f"::error::{stack}: this runner's egress IP 192.0.2.1 is not in "
+                                     "gpu-eks:endpoint.publicAccessCidrs"), refused.stdout
+    assert "PULUMI_RUNNER" in refused.stdout
+
+
+def test_api_access_check_lets_a_private_endpoint_stack_through(tmp_path):
+    (tmp_path / "Pulumi.private.yaml").write_text(yaml.safe_dump(
+        {"config": {"aws:region": "us-west-2", "gpu-eks:endpoint": {"publicAccess": False}}}))
+    done = _run_api_access(load(MAIN)["jobs"]["up-dev"], "private", "192.0.2.1", tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("::notice::private: private API endpoint only")
 
 
 def test_rules_reject_a_render_job_that_does_not_publish_its_diff():

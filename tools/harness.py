@@ -10,6 +10,14 @@ Used by the renderer (`tools/render.py`) and by the tests. Three things differ f
   so the render can print a tree, write manifests and redact secrets.
 * Mocked outputs are realistic (ARNs, IDs and names derived from inputs), so stack outputs look like a
   real stack's. Invokes are recorded: the program is meant to make none.
+* Remote components (awsx.ec2.Vpc, eks.Cluster, eks.ManagedNodeGroup) get the children their provider
+  plugins really register, modelled from the upstream source in `tools/remote_components.py`, as real
+  registrations parented to the component; the invokes those models make are recorded apart from the
+  program's (`StackRun.component_invokes`).
+* `preview=True` runs the program the way a first `pulumi preview` does: every resource gets back only
+  its inputs, and IDs, ARNs and other provider-computed outputs (nested ones included) are unknown, as the
+  engine returns them for resources about to be created. Unknown values are kept as `UNKNOWN` and written
+  as "[unknown]" by the render.
 """
 from __future__ import annotations
 
@@ -28,9 +36,13 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from tools import remote_components
+from tools.remote_components import UNKNOWN, Child, ComponentRequest, ClusterCore, Unknown, is_unknown
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MOCK_ACCOUNT_ID = "123456789012"
 SECRET_PLACEHOLDER = "[secret]"
+UNKNOWN_PLACEHOLDER = "[unknown]"
 _UNKNOWN = rpc.UNKNOWN
 
 
@@ -55,14 +67,26 @@ class Registration:
     dependencies: list[str]
     provider_urn: str | None
     resource_id: str | None
+    # URN of the remote component whose modelled plugin code registered this child; None for the program's own.
+    component_urn: str | None = None
 
     def plain_inputs(self) -> dict[str, Any]:
-        """Inputs with secrets unwrapped (what the provider would receive)."""
+        """Inputs with secrets unwrapped (what the provider would receive); unknowns as the engine's sentinel."""
         return _strip_secrets(self.inputs, reveal=True)
 
     def redacted_inputs(self) -> dict[str, Any]:
-        """Inputs with every secret replaced by "[secret]" (what the render writes)."""
-        return _strip_secrets(self.inputs, reveal=False)
+        """Inputs with every secret replaced by "[secret]" and unknowns by "[unknown]" (what the render writes)."""
+        return _strip_secrets(self.inputs, reveal=False, unknown=UNKNOWN_PLACEHOLDER)
+
+
+@dataclass(frozen=True)
+class ComponentInvoke:
+    """A data-source call a remote component's plugin code makes (not the program's own)."""
+
+    component_urn: str
+    token: str
+    args: dict[str, Any]
+    result: dict[str, Any]
 
 
 @dataclass
@@ -73,7 +97,9 @@ class StackRun:
     resources: list[Registration]
     outputs: dict[str, Any]
     secret_outputs: set[str]
-    invokes: list[str] = field(default_factory=list)
+    invokes: list[str] = field(default_factory=list)  # the program's own invokes
+    component_invokes: list[ComponentInvoke] = field(default_factory=list)
+    preview: bool = False
 
     def by_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_token]
@@ -87,17 +113,30 @@ class StackRun:
     def name_of(self, urn: str | None) -> str | None:
         return urn.split("::")[-1] if urn else None
 
+    def children_of(self, component_urn: str) -> list[Registration]:
+        """Everything a remote component's modelled plugin code registered (at any depth below it)."""
+        return [r for r in self.resources if r.component_urn == component_urn]
+
     def redacted_outputs(self) -> dict[str, Any]:
-        return {k: SECRET_PLACEHOLDER if k in self.secret_outputs else v for k, v in self.outputs.items()}
+        return {k: SECRET_PLACEHOLDER if k in self.secret_outputs else _strip_secrets(v, False, UNKNOWN_PLACEHOLDER)
+                for k, v in self.outputs.items()}
 
 
-def _strip_secrets(value: Any, reveal: bool) -> Any:
+def plain_value(value: Any) -> Any:
+    """A recorded value as the engine would send it on: secrets unwrapped, unknowns as the engine's sentinel."""
+    return _strip_secrets(value, reveal=True)
+
+
+def _strip_secrets(value: Any, reveal: bool, unknown: Any = _UNKNOWN) -> Any:
+    """Unwrap (or redact) secrets; replace UNKNOWN by `unknown` (default: the engine's unknown sentinel)."""
     if isinstance(value, Secret):
-        return _strip_secrets(value.value, reveal) if reveal else SECRET_PLACEHOLDER
+        return _strip_secrets(value.value, reveal, unknown) if reveal else SECRET_PLACEHOLDER
+    if isinstance(value, Unknown):
+        return unknown
     if isinstance(value, dict):
-        return {k: _strip_secrets(v, reveal) for k, v in value.items()}
+        return {k: _strip_secrets(v, reveal, unknown) for k, v in value.items()}
     if isinstance(value, list):
-        return [_strip_secrets(v, reveal) for v in value]
+        return [_strip_secrets(v, reveal, unknown) for v in value]
     return value
 
 
@@ -110,14 +149,15 @@ def _decode(value: Any) -> Any:
         if signature == rpc._special_resource_sig:
             return value.get("urn")
         if signature == rpc._special_output_value_sig:
-            inner = _decode(value.get("value"))
+            # An output value without "value" is an unknown one.
+            inner = _decode(value["value"]) if "value" in value else UNKNOWN
             return Secret(inner) if value.get("secret") else inner
         decoded = {k: _decode(v) for k, v in value.items()}
         return {k: v for k, v in decoded.items() if v is not None}
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if value == _UNKNOWN:
-        return None
+        return UNKNOWN  # only a preview sends these
     if isinstance(value, float) and value.is_integer():
         return int(value)  # protobuf carries every number as a double
     return value
@@ -139,14 +179,18 @@ class RealisticMocks(pulumi_mocks.Mocks):
         self.stack_references = stack_references or {}
 
     def call(self, args: pulumi_mocks.MockCallArgs):
-        # The program should compute what it needs; every invoke is a round trip in a real preview.
+        # The program should compute what it needs; every invoke is a round trip in a real preview. The
+        # zone list is answered like the components' own lookup, so both would agree on the zones.
         self.invokes.append(args.token)
+        if args.token == remote_components.GET_AVAILABILITY_ZONES:
+            return remote_components.availability_zones(args.args.get("region") or self.region), None
         return {}, None
 
     def arn(self, service: str, resource: str, region: str | None = None, account: str = MOCK_ACCOUNT_ID) -> str:
         return f"arn:aws:{service}:{self.region if region is None else region}:{account}:{resource}"
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        """(id, full state) as after a `pulumi up`; RecordingMonitor trims it to the inputs in a preview."""
         inputs = dict(args.inputs)
         name = inputs.get("name") or f"{args.name}-{_stable_hex(args.typ, args.name, length=7)}"
         typ = args.typ
@@ -154,19 +198,11 @@ class RealisticMocks(pulumi_mocks.Mocks):
             if args.resource_id not in self.stack_references:
                 raise KeyError(f"no mocked outputs for stack reference {args.resource_id!r}")
             return args.resource_id, {"name": args.resource_id, **self.stack_references[args.resource_id]}
-        if typ == "awsx:ec2:Vpc":
-            return self._vpc(args.name, inputs)
-        if typ == "eks:index:Cluster":
-            return self._eks_cluster(args.name, inputs)
-        if typ == "eks:index:ManagedNodeGroup":
-            node_group_name = inputs.get("nodeGroupName") or name
-            child = self._child("aws:eks/nodeGroup:NodeGroup", args.name, node_group_name, {
-                "nodeGroupName": node_group_name,
-                "arn": self.arn("eks", f"nodegroup/{inputs.get('clusterName', 'cluster')}/{node_group_name}/x"),
-            })
-            return "", {"nodeGroup": child}
+        if not args.custom:
+            return "", {}
         state: dict[str, Any] = dict(inputs)
         resource_id = f"{args.name}-{_stable_hex(typ, args.name, length=8)}"
+        hex17 = _stable_hex(self.stack, typ, args.name)
         if typ == "aws:iam/role:Role":
             state.update(name=name, arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/{name}", uniqueId=f"AROA{_stable_hex(name)}")
             resource_id = name
@@ -198,93 +234,170 @@ class RealisticMocks(pulumi_mocks.Mocks):
         elif typ.startswith("kubernetes:helm.sh/v3:Release"):
             state.update(status={"name": name, "namespace": inputs.get("namespace", "default"), "status": "deployed",
                                  "version": inputs.get("version"), "chart": inputs.get("chart"), "revision": 1})
+        # -- the AWS types remote components register (tools/remote_components.py) --
+        elif typ == "aws:eks/cluster:Cluster":
+            cluster_name = inputs.get("name") or name
+            oidc_id = _stable_hex(self.stack, cluster_name, length=32).upper()
+            state.update(
+                name=cluster_name, arn=self.arn("eks", f"cluster/{cluster_name}"),
+                endpoint=f"https://{oidc_id}.gr7.{self.region}.eks.amazonaws.com",
+                version=inputs.get("version") or "1.34", platformVersion="eks.1", status="ACTIVE",
+                identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{oidc_id}"}]}],
+                certificateAuthority={"data": "TU9DSy1DQQ=="},
+                kubernetesNetworkConfig={"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16",
+                                         **(inputs.get("kubernetesNetworkConfig") or {})},
+                vpcConfig={**(inputs.get("vpcConfig") or {}),
+                           "clusterSecurityGroupId": f"sg-{_stable_hex(cluster_name, 'cluster-sg')}",
+                           "vpcId": f"vpc-{_stable_hex(cluster_name, 'vpc')}"},
+            )
+            resource_id = cluster_name
+        elif typ == "aws:eks/addon:Addon":
+            resource_id = f"{inputs.get('clusterName')}:{inputs.get('addonName')}"
+            state.update(arn=self.arn("eks", f"addon/{inputs.get('clusterName')}/{inputs.get('addonName')}/{hex17[:8]}"))
+        elif typ == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation":
+            resource_id = f"{inputs.get('clusterName')}#{inputs.get('principalArn')}#{inputs.get('policyArn')}"
+        elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(inputs.get("url", "")).removeprefix("https://")
+            state.update(arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{host}")
+            resource_id = state["arn"]
+        elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            resource_id = f"lt-{hex17}"
+            state.update(name=inputs.get("name") or f"{args.name}-{hex17[:7]}", latestVersion=1, defaultVersion=1,
+                         arn=self.arn("ec2", f"launch-template/{resource_id}"))
+        elif typ == "aws:eks/nodeGroup:NodeGroup":
+            node_group_name = inputs.get("nodeGroupName") or f"{args.name}-{hex17[:7]}"
+            state.update(nodeGroupName=node_group_name, status="ACTIVE",
+                         arn=self.arn("eks", f"nodegroup/{inputs.get('clusterName')}/{node_group_name}/{hex17[:8]}"))
+            resource_id = f"{inputs.get('clusterName')}:{node_group_name}"
+        else:
+            prefix = _EC2_ID_PREFIXES.get(typ)
+            if prefix is not None:
+                resource_id = f"{prefix}-{hex17}"
+                state.update(arn=self.arn("ec2", f"{typ.rsplit(':', 1)[-1].lower()}/{resource_id}"))
+                if typ == "aws:ec2/eip:Eip":
+                    state.update(allocationId=resource_id, publicIp=f"203.0.113.{int(hex17[:2], 16) % 250 + 1}")
+                elif typ == "aws:ec2/securityGroupRule:SecurityGroupRule":
+                    state.update(securityGroupRuleId=resource_id)
         return resource_id, state
 
-    # -- remote components: no children are registered under mocks, so return their outputs directly ----------
 
-    def _vpc(self, name: str, inputs: dict[str, Any]):
-        zones = int(inputs.get("numberOfAvailabilityZones", 3))
-        vpc_id = f"vpc-{_stable_hex(self.stack, name)}"
-        return "", {
-            "vpcId": vpc_id,
-            "privateSubnetIds": [f"subnet-{_stable_hex(vpc_id, 'private', str(i))}" for i in range(zones)],
-            "publicSubnetIds": [f"subnet-{_stable_hex(vpc_id, 'public', str(i))}" for i in range(zones)],
-        }
+# ID prefixes AWS uses for the EC2 types the VPC and cluster components create.
+_EC2_ID_PREFIXES = {
+    "aws:ec2/vpc:Vpc": "vpc", "aws:ec2/subnet:Subnet": "subnet", "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc", "aws:ec2/route:Route": "r-rtb",
+    "aws:ec2/internetGateway:InternetGateway": "igw", "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/natGateway:NatGateway": "nat", "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
+}
 
-    def _eks_cluster(self, name: str, inputs: dict[str, Any]):
-        cluster_name = inputs.get("name", name)
-        oidc_id = _stable_hex(self.stack, cluster_name, length=32).upper()
-        issuer = f"https://oidc.eks.{self.region}.amazonaws.com/id/{oidc_id}"
-        endpoint = f"https://{oidc_id}.gr7.{self.region}.eks.amazonaws.com"
-        cluster_sg = f"sg-{_stable_hex(cluster_name, 'cluster-sg')}"
-        kubeconfig = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "aws",
-            "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint,
-                                                            "certificate-authority-data": "TU9DSy1DQQ=="}}],
-            "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
-            "users": [{"name": "aws", "user": {"exec": {
-                "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-                "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]}}}],
-        }
-        eks_cluster = self._child("aws:eks/cluster:Cluster", f"{name}-eksCluster", cluster_name, {
-            "name": cluster_name,
-            "arn": self.arn("eks", f"cluster/{cluster_name}"),
-            "endpoint": endpoint,
-            "version": inputs.get("version"),
-            "identities": [{"oidcs": [{"issuer": issuer}]}],
-            "vpcConfig": {"clusterSecurityGroupId": cluster_sg, "vpcId": inputs.get("vpcId")},
-            "certificateAuthority": {"data": "TU9DSy1DQQ=="},
-        })
-        return "", {
-            "kubeconfig": kubeconfig,
-            "kubeconfigJson": json.dumps(kubeconfig, sort_keys=True),
-            "eksCluster": eks_cluster,
-            "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/oidc.eks.{self.region}.amazonaws.com/id/{oidc_id}",
-            "oidcProviderUrl": issuer,
-            "oidcIssuer": issuer.removeprefix("https://"),
-            "clusterSecurityGroupId": cluster_sg,
-            "nodeSecurityGroupId": cluster_sg,
-        }
 
-    def _child(self, type_token: str, name: str, physical_name: str, state: dict[str, Any]) -> dict[str, Any]:
-        """A resource reference to a child the provider plugin would create; pre-registered for lookups."""
-        assert self.monitor is not None
-        urn = f"urn:pulumi:{self.stack}::{pulumi.get_project()}::{type_token}::{name}"
-        self.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, physical_name, state)
-        return {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn, "id": physical_name}
+def _preview_state(inputs: Any, full: Any) -> Any:
+    """What the engine returns in a preview for a resource about to be created: its inputs, with every output
+    the provider computes (at any depth) unknown."""
+    if isinstance(full, dict):
+        given = inputs if isinstance(inputs, dict) else {}
+        return {k: (_preview_state(given[k], v) if k in given else UNKNOWN) for k, v in full.items()}
+    return inputs
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A MockMonitor that records registrations and never rehydrates resource references."""
+    """A MockMonitor that records registrations, never rehydrates resource references and models remote components."""
 
-    def __init__(self, mocks: RealisticMocks):
+    def __init__(self, mocks: RealisticMocks, preview: bool = False):
         super().__init__(mocks)
         mocks.monitor = self
+        self.preview = preview
+        self.region = mocks.region
         self.registrations: list[Registration] = []
+        self.component_invokes: list[ComponentInvoke] = []
+        self._cluster_cores: dict[str, ClusterCore] = {}
+        self._by_urn: dict[str, Registration] = {}
+        self._current_component: str | None = None
+
+    # -- registration shared by the program's resources and modelled children -------------------------------------
+
+    def _record(self, type_token: str, name: str, parent_urn: str | None, inputs: dict[str, Any], custom: bool,
+                dependencies: list[str], provider_urn: str | None) -> Registration:
+        urn = self.make_urn(parent_urn or "", type_token, name)
+        if urn in self._by_urn:
+            # The engine refuses a second resource with the same URN ("Duplicate resource URN").
+            raise ValueError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        plain = _strip_secrets(inputs, reveal=True, unknown=UNKNOWN)
+        resource_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
+            typ=type_token, name=name, inputs=plain, provider=provider_urn or "", resource_id="", custom=custom))
+        if self.preview and custom:
+            resource_id, state = "", _preview_state(plain, state)
+        registration = Registration(
+            urn=urn, type=type_token, name=name, custom=custom, parent_urn=parent_urn or None, inputs=inputs,
+            outputs=state, dependencies=sorted(set(dependencies)), provider_urn=provider_urn,
+            resource_id=resource_id or None, component_urn=self._current_component)
+        self.registrations.append(registration)
+        self._by_urn[urn] = registration
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, _wire(state, self))
+        return registration
+
+    def register(self, type_token: str, name: str, inputs: dict[str, Any], *, parent: str,
+                 dependencies: list[str] = (), custom: bool = True, provider: str | None = None) -> Child:
+        """Registrar.register for the models: a child as the plugin would register it."""
+        registration = self._record(type_token, name, parent, inputs, custom, list(dependencies), provider)
+        return self._child(registration)
+
+    def _child(self, registration: Registration) -> Child:
+        resource_id = registration.resource_id if registration.resource_id else (UNKNOWN if registration.custom else "")
+        return Child(urn=registration.urn, id=resource_id, outputs=registration.outputs)
+
+    def lookup(self, urn: str) -> Child:
+        return self._child(self._by_urn[urn])
+
+    def invoke(self, component_urn: str, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        result = remote_components.component_invoke_result(self.region, token, args)
+        self.component_invokes.append(ComponentInvoke(component_urn, token, dict(args), result))
+        return result
+
+    def _cluster_core(self, urn: str) -> ClusterCore:
+        if urn not in self._cluster_cores:
+            raise remote_components.UnmodelledPath(f"{urn} is not a modelled eks:index:Cluster")
+        return self._cluster_cores[urn]
+
+    # -- gRPC methods ----------------------------------------------------------------------------------------------
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            return resource_pb2.RegisterResourceResponse(urn=urn)
+            return resource_pb2.RegisterResourceResponse(urn=self.make_urn(request.parent, request.type, request.name))
         inputs = _decode(json_format.MessageToDict(request.object))
-        plain = _strip_secrets(inputs, reveal=True)
-        resource_args = pulumi_mocks.MockResourceArgs(
-            typ=request.type, name=request.name, inputs=plain, provider=request.provider,
-            resource_id=request.importId, custom=request.custom or False,
-        )
-        resource_id, state = self.mocks.new_resource(resource_args)
-        obj_proto = _to_struct(state)
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
-        self.registrations.append(Registration(
-            urn=urn, type=request.type, name=request.name, custom=bool(request.custom),
-            parent_urn=request.parent or None, inputs=inputs, outputs=_decode(state) if isinstance(state, dict) else {},
-            dependencies=sorted(set(request.dependencies)),
-            # A provider reference is "<provider urn>::<provider id>".
-            provider_urn=request.provider.rsplit("::", 1)[0] if request.provider else None,
-            resource_id=resource_id or None,
-        ))
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj_proto)
+        # A provider reference is "<provider urn>::<provider id>".
+        provider_urn = request.provider.rsplit("::", 1)[0] if request.provider else None
+        if request.type not in remote_components.REMOTE_COMPONENT_TYPES:
+            registration = self._record(request.type, request.name, request.parent or None, inputs,
+                                        bool(request.custom), list(request.dependencies), provider_urn)
+            return resource_pb2.RegisterResourceResponse(urn=registration.urn, id=registration.resource_id or "",
+                                                         object=_to_struct(self.resources[registration.urn].state))
+        return self._register_component(request, inputs, provider_urn)
 
+    def _register_component(self, request, inputs: dict[str, Any], provider_urn: str | None):
+        """A remote component: record it, then let its model register the children and compute its outputs."""
+        component = self._record(request.type, request.name, request.parent or None, inputs, False,
+                                 list(request.dependencies), provider_urn)
+        component_request = ComponentRequest(
+            urn=component.urn, type=request.type, name=request.name,
+            inputs=_strip_secrets(inputs, reveal=True, unknown=UNKNOWN),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()})
+        self._current_component = component.urn
+        try:
+            if request.type == "awsx:ec2:Vpc":
+                outputs = remote_components.model_vpc(component_request, self)
+            elif request.type == "eks:index:Cluster":
+                outputs, core = remote_components.model_cluster(component_request, self)
+                self._cluster_cores[component.urn] = core
+            else:
+                outputs = remote_components.model_managed_node_group(component_request, self, self._cluster_core)
+        finally:
+            self._current_component = None
+        component.outputs = outputs
+        self.resources[component.urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+            component.urn, "", _wire(outputs, self))
+        return resource_pb2.RegisterResourceResponse(urn=component.urn, id="",
+                                                     object=_to_struct(self.resources[component.urn].state))
 
     def ReadResource(self, request):  # noqa: N802 (gRPC method name)
         # Reads (StackReference) get the same loop-free treatment as registrations.
@@ -298,12 +411,26 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def Invoke(self, request):  # noqa: N802 (gRPC method name)
         args = _strip_secrets(_decode(json_format.MessageToDict(request.args)), reveal=True)
         if request.tok == "pulumi:pulumi:getResource":
-            # How a resource reference in a mocked output (e.g. eks.Cluster.eks_cluster) is resolved.
+            # How a resource reference in a component's outputs (e.g. eks.Cluster.eks_cluster) is resolved.
             registered = self.resources[args["urn"]]
             result = {"urn": registered.urn, "id": registered.id, "state": registered.state}
         else:
             result, _ = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": _to_struct(result)})
+
+
+def _wire(value: Any, monitor: RecordingMonitor) -> Any:
+    """Model-side values as the engine sends them: UNKNOWN as its sentinel, child references as resource refs."""
+    if isinstance(value, Unknown):
+        return _UNKNOWN
+    if isinstance(value, dict):
+        if set(value) == {"__resource_ref__"}:
+            target = monitor._by_urn[value["__resource_ref__"]]
+            return {rpc._special_sig_key: rpc._special_resource_sig, "urn": target.urn, "id": target.resource_id or ""}
+        return {k: _wire(v, monitor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v, monitor) for v in value]
+    return value
 
 
 def _to_struct(state: dict[str, Any]) -> struct_pb2.Struct:
@@ -359,7 +486,7 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str] | Non
     """
     region = config.get("aws:region", "us-west-2")
     mocks = RealisticMocks(region=region, stack=stack, stack_references=stack_references)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, preview=preview)
     # Exports would otherwise leak from one run into the next in the same process.
     settings.ROOT.set(None)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys or []))
@@ -373,7 +500,8 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str] | Non
         root = settings.get_root_resource()
         for key, output in sorted((root.outputs if root is not None else {}).items()):
             output = pulumi.Output.from_input(output)
-            outputs[key] = _jsonable(await output.future())
+            known = await output.is_known()
+            outputs[key] = _jsonable(await output.future(with_unknowns=True)) if known else UNKNOWN
             if await output.is_secret():
                 secret_outputs.add(key)
 
@@ -386,11 +514,15 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str] | Non
     settings.SETTINGS.outputs.clear()
     _sync_await(run_pulumi_func(body))
     return StackRun(stack=stack, resources=list(monitor.registrations), outputs=outputs,
-                    secret_outputs=secret_outputs, invokes=list(mocks.invokes))
+                    secret_outputs=secret_outputs, invokes=list(mocks.invokes),
+                    component_invokes=list(monitor.component_invokes), preview=preview)
 
 
-def run_stack(stack: str, config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> StackRun:
-    """Run the program for a repo stack file, optionally overriding `gpu-eks:*` keys (tests use this)."""
+def run_stack(stack: str, config_file: Path | None = None, overrides: dict[str, Any] | None = None,
+              preview: bool = False) -> StackRun:
+    """Run the program for a repo stack file, optionally overriding `gpu-eks:*` keys (tests use this).
+
+    `preview=True` runs it as a first `pulumi preview` would (computed outputs unknown)."""
     config, secret_keys = stack_config_from_files(stack, config_file)
     for key, value in (overrides or {}).items():
         full_key = key if ":" in key else f"gpu-eks:{key}"
@@ -398,10 +530,12 @@ def run_stack(stack: str, config_file: Path | None = None, overrides: dict[str, 
             config.pop(full_key, None)
         else:
             config[full_key] = value if isinstance(value, str) else json.dumps(value)
-    return run_program(stack, config, secret_keys)
+    return run_program(stack, config, secret_keys, preview=preview)
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, (Unknown, pulumi.output.Unknown)):
+        return UNKNOWN
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -411,3 +545,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def resource_set_difference(normal: StackRun, preview: StackRun) -> dict[str, list[str]]:
+    """URNs only one of two runs registered: {"only_normal": [...], "only_preview": [...]}.
+
+    A first `pulumi preview` shows the plan `pulumi up` then carries out; a resource registered inside an
+    `apply` on a computed value (an ARN, an ID) exists only once that value is known, so it is missing from
+    the preview and appears unannounced in the update.
+    """
+    normal_urns = {r.urn for r in normal.resources}
+    preview_urns = {r.urn for r in preview.resources}
+    return {"only_normal": sorted(normal_urns - preview_urns), "only_preview": sorted(preview_urns - normal_urns)}

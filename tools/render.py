@@ -1,6 +1,6 @@
 """Offline renderer: run the real program for one stack under mocks and write what it would create.
 
-    python -m tools.render STACK [--config FILE] [--out DIR]
+    python -m tools.render STACK [--config FILE] [--out DIR] [--preview]
 
 Prints the resource tree and a count, and writes DIR (default build/STACK):
   resources.json  every registered resource: type, name, parent, inputs (plus dependsOn and provider)
@@ -8,6 +8,10 @@ Prints the resource tree and a count, and writes DIR (default build/STACK):
   manifests/      every Kubernetes object as YAML
   helm/           every Helm release: chart, repository, version, namespace, values
 Secrets are "[secret]" everywhere. Output is deterministic, so diffing two renders is a review aid.
+The tree and resources.json include the children the remote components (awsx.ec2.Vpc, eks.Cluster,
+eks.ManagedNodeGroup) register in a real deployment, modelled from their source (tools/remote_components.py).
+--preview runs the program as a first `pulumi preview` does: IDs, ARNs and other computed outputs are unknown
+and written as "[unknown]".
 Invalid config: the error on stderr, exit code 2, nothing written.
 """
 from __future__ import annotations
@@ -162,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", help="stack name, e.g. dev (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--config", type=Path, help="a stack config file to use instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output folder (default build/<stack>)")
+    parser.add_argument("--preview", action="store_true",
+                        help="run as a first `pulumi preview`: computed outputs unknown, written as [unknown]")
     args = parser.parse_args(argv)
 
     from components.config import ConfigError
@@ -172,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_CONFIG_ERROR
     try:
-        run = run_stack(args.stack, config_file)
+        run = run_stack(args.stack, config_file, preview=args.preview)
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return EXIT_CONFIG_ERROR
@@ -184,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     write_render(run, out)
     for line in resource_tree(run):
         print(line)
-    print(f"{len(run.resources)} resources in stack {args.stack}; written to {out}")
+    children = sum(1 for r in run.resources if r.component_urn)
+    mode = " (preview: computed values [unknown])" if args.preview else ""
+    print(f"{len(run.resources)} resources in stack {args.stack} ({children} registered by remote components)"
+          f"{mode}; written to {out}")
     return 0
 
 

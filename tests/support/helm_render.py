@@ -4,17 +4,60 @@ The engine is Helm's own Go SDK (PyPI `helm-python-sdk`, which binds `libhelm_c`
 re-implements templating. Charts come from `../shared/upstream/charts/<chart>` at the versions the
 program pins. Its Python wrapper has no Kubernetes-version option, so `helm_render` is called natively
 with `kube_version` (the option struct has it; SOURCE.txt of the charts shows it takes effect).
+
+What Helm itself enforces here: template errors (`fail`, `required`, bad types) and values.schema.json of
+the chart *and of every enabled subchart* (NFD's, under its alias; a disabled subchart is dropped before
+validation, as on a real install). `helm_render` does not check Chart.yaml's `kubeVersion`, so
+`render_chart` also runs a client-only dry-run install (`helm_install`, `dry_run: client`, the same
+`kube_version`), which refuses an incompatible Kubernetes version exactly as `helm install` would. That
+dry run is given a kubeconfig pointing nowhere, so it can never reach a real cluster.
+
+Helm's own warnings while coalescing values ("skipped value for karpenter.logLevel: Not a table.": a value
+whose type does not match the chart's default, dropped) go to the Go side's stderr; `render_chart` captures them into
+`RenderedRelease.warnings`, so a test can fail on them like on a template error.
+
+`render_release` adds the pin checks: the chart must have a source folder, and the pinned version must be
+that folder's Chart.yaml version (a pin bump without a new chart source fails there, by name).
 """
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import dataclass
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
 from tests.support.upstream import upstream_dir
+
+TEMPLATE_ANNOTATION = "gpu-eks.test/template"
+HOOK_ANNOTATION = "helm.sh/hook"
+# The dry-run install needs a Config; this one points at a closed local port, so nothing is ever contacted.
+_OFFLINE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: offline, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: offline, user: {}}]
+contexts: [{name: offline, context: {cluster: offline, user: offline}}]
+current-context: offline
+"""
+
+
+class ChartSourceError(Exception):
+    """A release pins a chart we hold no source for, or a version other than the source's."""
+
+
+class ReleaseRenderError(Exception):
+    """Helm refused a release: template error, values-schema violation, or Kubernetes version constraint."""
+
+
+def is_hook(obj: dict[str, Any]) -> bool:
+    """Whether Helm treats the object as a hook (created around install/upgrade/test, not in the release)."""
+    return HOOK_ANNOTATION in ((obj.get("metadata") or {}).get("annotations") or {})
 
 
 @dataclass(frozen=True)
@@ -23,9 +66,32 @@ class RenderedRelease:
 
     release: str
     chart: str
-    version: str
+    version: str  # the chart source's Chart.yaml version
     namespace: str
     objects: list[dict[str, Any]]  # each with metadata.annotations["gpu-eks.test/template"] = its template path
+    # CRDs Helm installs from crds/ of the chart and its enabled subcharts before the templates, annotated
+    # like `objects` with their file (e.g. "gpu-operator/crds/nvidia.com_clusterpolicies.yaml"); empty when
+    # the release sets skipCrds.
+    crds: list[dict[str, Any]] = field(default_factory=list)
+    skip_crds: bool = False
+    kube_version: str = ""  # minor version rendered for, e.g. "1.34"
+    values: dict[str, Any] = field(default_factory=dict)  # the user-supplied values
+    subcharts: tuple[str, ...] = ()  # enabled subcharts, by the values key Helm hands them (alias, else name)
+    warnings: tuple[str, ...] = ()  # what Helm logged while rendering (coalescing warnings)
+
+    @property
+    def hooks(self) -> list[dict[str, Any]]:
+        """Objects carrying a `helm.sh/hook` annotation."""
+        return [o for o in self.objects if is_hook(o)]
+
+    @property
+    def manifest(self) -> list[dict[str, Any]]:
+        """Objects that form the release itself (hooks excluded), as `helm install` records them."""
+        return [o for o in self.objects if not is_hook(o)]
+
+    def all_objects(self) -> list[dict[str, Any]]:
+        """Everything Helm sends to the API server for an install: CRDs, templates and hooks."""
+        return [*self.crds, *self.objects]
 
 
 def chart_dir(chart: str) -> Path:
@@ -33,19 +99,136 @@ def chart_dir(chart: str) -> Path:
     return upstream_dir() / "charts" / chart
 
 
+class _ManifestLoader(yaml.SafeLoader):
+    """YAML as the API server reads a manifest: an unquoted date stays a string (no timestamp type), and
+    YAML 1.1's `=` value tag is the string "=" (PyYAML has no constructor for it)."""
+
+
+_ManifestLoader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_ManifestLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+def _documents(text: str, source: str) -> list[dict[str, Any]]:
+    objects = []
+    for document in yaml.load_all(text, Loader=_ManifestLoader):
+        if isinstance(document, dict) and document:
+            document.setdefault("metadata", {}).setdefault("annotations", {})[TEMPLATE_ANNOTATION] = source
+            objects.append(document)
+    return objects
+
+
+def _processed(loaded: Any) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """CRDs from crds/ and the subcharts Helm kept, read from the chart *after* Helm rendered it.
+
+    Rendering runs Helm's dependency processing on the loaded chart itself: disabled subcharts (conditions,
+    tags) are removed and aliased ones renamed to their alias. So what is left is exactly what Helm decided,
+    with no re-implementation here (test_helm_render checks that a disabled subchart leaves nothing behind).
+    """
+    subcharts = tuple(d["name"] for d in loaded.dependencies)
+    crds: list[dict[str, Any]] = []
+    for entry in loaded.crds:
+        crds += _documents(entry["data"], entry["filename"])
+    return crds, subcharts
+
+
+@contextlib.contextmanager
+def _native_stderr() -> Iterator[list[str]]:
+    """Collect what the native library writes to file descriptor 2 (Go's `log` goes there) meanwhile."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode("utf-8", errors="replace").splitlines():
+                line = re.sub(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} ", "", line).strip()
+                if line:
+                    lines.append(line)
+
+
+_config = None
+
+
+def _offline_config():
+    global _config
+    if _config is None:
+        import helm_python as helm
+
+        _config = helm.Config(kubeconfig_content=_OFFLINE_KUBECONFIG, storage_driver="memory")
+    return _config
+
+
 def render_chart(chart: str, values: dict[str, Any], *, release: str, namespace: str,
-                 kube_version: str) -> RenderedRelease:
-    """`helm template --kube-version` equivalent through the Go SDK: all templates, hooks included."""
+                 kube_version: str, skip_crds: bool = False) -> RenderedRelease:
+    """`helm template --kube-version` equivalent through the Go SDK: all templates, hooks included, plus the
+    crds/ Helm installs (unless `skip_crds`). Raises ReleaseRenderError when Helm refuses the release."""
     import helm_python as helm
     from helm_python import _native
 
-    loaded = helm.Chart.load(str(chart_dir(chart)))
-    options = {"name": release, "namespace": namespace, "is_install": True, "kube_version": f"v{kube_version}.0"}
-    rendered = json.loads(_native.call_string("helm_render", loaded._raw(), json.dumps(values), json.dumps(options)))
+    kube = f"v{kube_version}.0"
+    options = {"name": release, "namespace": namespace, "is_install": True, "kube_version": kube}
+    install = {"namespace": namespace, "dry_run": "client", "kube_version": kube, "skip_crds": skip_crds}
+    with helm.Chart.load(str(chart_dir(chart))) as loaded, _native_stderr() as logged:
+        try:
+            rendered = json.loads(_native.call_string(
+                "helm_render", loaded._raw(), json.dumps(values), json.dumps(options)))
+            _native.call_string("helm_install", _offline_config()._raw(), _native.HANDLE(0), loaded._raw(), None,
+                                release, json.dumps(values), json.dumps(install))
+        except helm.HelmError as error:
+            raise ReleaseRenderError(f"release {release}: Helm refused chart {chart} {loaded.version} at Kubernetes "
+                                     f"{kube_version}: {type(error).__name__}: {error}") from error
+        crds, subcharts = _processed(loaded)
+        version = loaded.version
+    warnings = tuple(dict.fromkeys(logged))  # each native call coalesces the values again: one line per warning
     objects: list[dict[str, Any]] = []
     for template, text in sorted(rendered.items()):
-        for document in yaml.safe_load_all(text):
-            if isinstance(document, dict) and document:
-                document.setdefault("metadata", {}).setdefault("annotations", {})["gpu-eks.test/template"] = template
-                objects.append(document)
-    return RenderedRelease(release=release, chart=chart, version=loaded.version, namespace=namespace, objects=objects)
+        objects += _documents(text, template)
+    return RenderedRelease(release=release, chart=chart, version=version, namespace=namespace, objects=objects,
+                           crds=[] if skip_crds else crds, skip_crds=skip_crds, kube_version=kube_version,
+                           values=values, subcharts=subcharts, warnings=warnings)
+
+
+def check_pin(chart: str, version: str | None) -> Path:
+    """The chart source folder for a pinned chart, after checking it exists and holds that exact version
+    (OCI tags are exact; a repository would resolve "26.7.0" and "v26.7.0" alike, but the pins in
+    components/versions.py spell the chart's own version)."""
+    charts = upstream_dir() / "charts"
+    folder = charts / chart
+    if not (folder / "Chart.yaml").is_file():
+        held = ", ".join(sorted(p.name for p in charts.iterdir() if (p / "Chart.yaml").is_file()))
+        raise ChartSourceError(f"chart {chart!r} (pinned {version}) has no source folder {folder}; held: {held}. "
+                               "Add the chart source at the pinned version (see charts/SOURCE.txt).")
+    source = yaml.load((folder / "Chart.yaml").read_text(), Loader=yaml.BaseLoader)  # scalars as written: 1.10 stays "1.10"
+    if str(source.get("name")) != chart:
+        raise ChartSourceError(f"{folder}/Chart.yaml names chart {source.get('name')!r}, not {chart!r}")
+    if str(source.get("version")) != str(version):
+        raise ChartSourceError(f"chart {chart} is pinned at {version} but the chart source {folder} is version "
+                               f"{source.get('version')}: add the chart source for {version} (or fix the pin)")
+    return folder
+
+
+def render_release(pin: dict[str, Any], kube_version: str) -> RenderedRelease:
+    """Render one release as `tools.render.helm_release_of` describes it, after the pin checks."""
+    check_pin(pin["chart"], pin["version"])
+    return render_chart(pin["chart"], pin["values"], release=pin["release"], namespace=pin["namespace"] or "default",
+                        kube_version=kube_version, skip_crds=bool(pin.get("skipCrds")))
+
+
+def release_pins(run: Any) -> list[dict[str, Any]]:
+    """Every Helm release a harness run registered, as `tools.render.helm_release_of` describes it."""
+    from tools.render import HELM_RELEASE, helm_release_of
+
+    return [helm_release_of(r) for r in run.by_type(HELM_RELEASE)]
+
+
+def render_run(run: Any) -> dict[str, RenderedRelease]:
+    """Every release of a harness run, rendered at the run's `kubernetesVersion` output, by release name."""
+    kube_version = run.outputs["kubernetesVersion"]
+    return {pin["release"]: render_release(pin, kube_version) for pin in release_pins(run)}

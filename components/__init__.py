@@ -1,0 +1,1 @@
+"""gpu-eks: the Pulumi program's code, one package per domain (see README "Design")."""

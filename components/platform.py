@@ -2,18 +2,21 @@
 
 Network -> Cluster (KMS, EKS, add-ons, controller node group) -> Karpenter (IAM, queue, CRD and controller
 releases) -> NodePools (general and GPU) and the NVIDIA stack. Each arrow is a real input or depends_on,
-so `pulumi up` creates, and `pulumi destroy` removes, things in a safe order.
+so `pulumi up` creates, and `pulumi destroy` removes, things in a safe order. Each component gets the stack
+context, its own config section and the components it depends on, never the whole PlatformConfig.
 """
+
 from __future__ import annotations
 
 import pulumi
 
-from components.cluster import Cluster, ClusterArgs
+from components.cluster.component import Cluster, ClusterArgs
 from components.config import PlatformConfig
-from components.gpu import GpuCapacity, GpuCapacityArgs
-from components.karpenter import Karpenter, KarpenterArgs
-from components.network import Network, NetworkArgs
-from components.node_pools import NodePools, NodePoolsArgs
+from components.gpu.component import GpuCapacity, GpuCapacityArgs
+from components.karpenter.component import Karpenter, KarpenterArgs
+from components.karpenter.config import IRSA
+from components.karpenter.node_pools import NodePools, NodePoolsArgs
+from components.network.component import Network, NetworkArgs
 
 
 class Platform(pulumi.ComponentResource):
@@ -22,34 +25,61 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-eks:index:Platform", name, None, opts)
         self.config = config
+        context = config.context
         child = pulumi.ResourceOptions(parent=self)
-        self.network = Network("network", NetworkArgs(config=config.network, cluster_name=config.cluster_name,
-                                                      tags=config.tags), opts=child)
-        self.cluster = Cluster("cluster", ClusterArgs(
-            config=config,
-            vpc_id=self.network.vpc_id,
-            private_subnet_ids=self.network.private_subnet_ids,
-            public_subnet_ids=self.network.public_subnet_ids,
-        ), opts=child)
-        self.karpenter = Karpenter("karpenter", KarpenterArgs(config=config, cluster=self.cluster), opts=child)
-        self.node_pools = NodePools("nodepools", NodePoolsArgs(
-            config=config, cluster=self.cluster, karpenter=self.karpenter,
-            subnet_selector=self.network.karpenter_subnet_selector,
-        ), opts=child)
+        self.network = Network("network", NetworkArgs(context=context, config=config.network), opts=child)
+        self.cluster = Cluster(
+            "cluster",
+            ClusterArgs(
+                context=context,
+                config=config.cluster,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                public_subnet_ids=self.network.public_subnet_ids,
+                # Karpenter's IRSA identity is the only user of the cluster's IAM OIDC provider.
+                create_oidc_provider=config.karpenter.identity == IRSA,
+            ),
+            opts=child,
+        )
+        self.karpenter = Karpenter(
+            "karpenter", KarpenterArgs(context=context, config=config.karpenter, cluster=self.cluster), opts=child
+        )
+        self.node_pools = NodePools(
+            "nodepools",
+            NodePoolsArgs(
+                context=context,
+                pools=config.node_pools,
+                cluster=self.cluster,
+                karpenter=self.karpenter,
+                subnet_selector=self.network.karpenter_subnet_selector,
+            ),
+            opts=child,
+        )
         # No GPU pools, no NVIDIA software: a CPU-only stack stays lean.
-        self.gpu = GpuCapacity("gpu", GpuCapacityArgs(
-            config=config, cluster=self.cluster, karpenter=self.karpenter,
-            subnet_selector=self.network.karpenter_subnet_selector,
-        ), opts=child) if config.gpu_node_pools else None
+        self.gpu = (
+            GpuCapacity(
+                "gpu",
+                GpuCapacityArgs(
+                    context=context,
+                    pools=config.gpu_node_pools,
+                    cluster=self.cluster,
+                    karpenter=self.karpenter,
+                    subnet_selector=self.network.karpenter_subnet_selector,
+                ),
+                opts=child,
+            )
+            if config.gpu_node_pools
+            else None
+        )
         self.outputs = self._outputs()
         self.register_outputs({})
 
-    def _outputs(self) -> dict[str, pulumi.Input]:
+    def _outputs(self) -> dict[str, pulumi.Input[object] | None]:
         config, cluster, network = self.config, self.cluster, self.network
         return {
             "region": config.region,
             "clusterName": config.cluster_name,
-            "kubernetesVersion": config.kubernetes_version,
+            "kubernetesVersion": config.cluster.kubernetes_version,
             "clusterEndpoint": cluster.endpoint,
             "kubeconfig": cluster.kubeconfig,
             "oidcProviderArn": cluster.oidc_provider_arn,

@@ -3,6 +3,7 @@
 Change a version here and nowhere else; the README's "Versions" table mirrors this file and a test keeps
 the two in step. Sources are named next to each pin so a reviewer can check an upgrade.
 """
+
 from __future__ import annotations
 
 # Kubernetes minor versions we accept, and the default. EKS standard support plus what Karpenter's
@@ -95,13 +96,13 @@ EKS_ADDON_VERSIONS: dict[str, dict[str, str]] = {
 # version: check them with describe-addon-versions before moving a cluster to that version.
 EKS_ADDON_VERSION_SOURCES: dict[str, str] = {
     "coredns": "EKS User Guide, CoreDNS versions table (docs.aws.amazon.com/ja_jp/eks/latest/userguide/"
-               "managing-coredns.md, the newest snapshot listing 1.30-1.36)",
+    "managing-coredns.md, the newest snapshot listing 1.30-1.36)",
     "kube-proxy": "EKS User Guide, kube-proxy versions table (docs.aws.amazon.com/ja_jp/eks/latest/userguide/"
-                  "managing-kube-proxy.md, listing 1.31-1.36)",
+    "managing-kube-proxy.md, listing 1.31-1.36)",
     "vpc-cni": "EKS User Guide, Amazon VPC CNI versions table, 1.34 row, as quoted in awslabs/cdk-eks-blueprints#1224 "
-               "(2026-02-16); unverified for 1.35 and 1.36",
+    "(2026-02-16); unverified for 1.35 and 1.36",
     "eks-pod-identity-agent": "AWS in aws/containers-roadmap#2684 (2025-11-24): v1.3.10-eksbuild.1 is the default "
-                              "version in all regions; unverified per Kubernetes version",
+    "version in all regions; unverified per Kubernetes version",
 }
 
 

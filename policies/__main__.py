@@ -3,11 +3,13 @@
 Never import this module (tests import `gpu_eks_policies` instead): constructing PolicyPack starts the
 analyzer server and does not return.
 """
+
 import sys
 from pathlib import Path
 
 # The CLI starts the pack from this directory; the policies read the project's pure-data modules
-# (components.catalog, components.nvidia_config), so the repository root must be importable too.
+# (components.gpu.catalog, components.gpu.nvidia_config, the label names), so the repository root must be
+# importable too.
 _PACK_DIR = Path(__file__).resolve().parent
 for _path in (_PACK_DIR, _PACK_DIR.parent):
     if str(_path) not in sys.path:

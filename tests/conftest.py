@@ -1,15 +1,15 @@
-"""Shared fixtures: offline runs of the real program, cached per stack so the suite stays fast."""
+"""Shared fixtures (only fixtures: plain helpers live in tests/support/): offline runs of the real program, cached
+per stack so the suite stays fast."""
+
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from components.config import ConfigError, parse_config
-from tools.harness import REPO_ROOT, StackRun, run_stack
-
-REPO_STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml"))
+from tests.support.stacks import REPO_STACKS
+from tools.harness import StackRun, run_stack
 
 
 @pytest.fixture(scope="session")
@@ -27,33 +27,13 @@ def stack_run() -> Callable[[str], StackRun]:
 
 @pytest.fixture
 def run_with() -> Callable[..., StackRun]:
-    """`run_with("dev", network={...})`: a fresh run of a repo stack with some gpu-eks keys overridden (None removes)."""
+    """`run_with("dev", network={...})`: a fresh run of a repo stack with some gpu-eks keys overridden
+    (None removes)."""
 
     def run(stack: str = "dev", **overrides: Any) -> StackRun:
         return run_stack(stack, overrides=overrides)
 
     return run
-
-
-def parse(raw: dict[str, Any], stack: str = "test", region: str | None = "us-west-2"):
-    """Parse raw gpu-eks config the way the program does."""
-    return parse_config(raw, stack=stack, region=region)
-
-
-def config_error(raw: dict[str, Any], stack: str = "test", region: str | None = "us-west-2") -> ConfigError:
-    """The ConfigError a raw config raises (fails the test if it parses)."""
-    with pytest.raises(ConfigError) as caught:
-        parse(raw, stack=stack, region=region)
-    return caught.value
-
-
-def write_stack_file(directory: Path, config: dict[str, Any]) -> Path:
-    """A Pulumi.<stack>.yaml-shaped file for renderer tests."""
-    import yaml
-
-    path = directory / "Pulumi.test.yaml"
-    path.write_text(yaml.safe_dump({"config": config}))
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +43,6 @@ def crd_validator():
     from tests.support.upstream import upstream_dir
 
     return CrdValidator.from_directory(upstream_dir() / "karpenter")
-
-
-def karpenter_manifests(run: StackRun) -> list[dict[str, Any]]:
-    """Every Karpenter custom resource a run registered, as the object the API server would receive."""
-    from tools.render import manifest_of  # the same object the renderer writes to manifests/
-
-    return [manifest_of(r) for r in run.resources
-            if r.type.startswith(("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/"))]
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +56,9 @@ def placement_model(stack_or_variant_run, rendered_releases) -> Callable[[str], 
     def get(name: str):
         if name not in cache:
             rendered = rendered_releases(name)
-            cache[name] = build_model(stack_or_variant_run(name), lambda release, _: rendered[release["release"]],
-                                      name=name)
+            cache[name] = build_model(
+                stack_or_variant_run(name), lambda release, _: rendered[release["release"]], name=name
+            )
         return cache[name]
 
     return get
@@ -103,7 +76,9 @@ def stack_or_variant_run(stack_run) -> Callable[[str], StackRun]:
         if name in REPO_STACKS:
             return stack_run(name)
         if name not in VARIANTS_BY_NAME:
-            raise KeyError(f"{name!r} is neither a repo stack {REPO_STACKS} nor a STACK_VARIANT {sorted(VARIANTS_BY_NAME)}")
+            raise KeyError(
+                f"{name!r} is neither a repo stack {REPO_STACKS} nor a STACK_VARIANT {sorted(VARIANTS_BY_NAME)}"
+            )
         if name not in cache:
             variant = VARIANTS_BY_NAME[name]
             cache[name] = run_stack(variant.base, overrides=variant.overrides)

@@ -8,6 +8,7 @@ runner sits inside the VPC). The workflows run this before `pulumi preview`/`up`
 reach the API fails in seconds instead of after pulumi-eks' 5-minute health wait ("unreachable cluster").
 Exit 0 when allowed (or private-only, with a notice), 1 when not; messages use GitHub's `::error::` form.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -26,9 +27,11 @@ def check(stack: str, egress_ip: str, stack_file: Path) -> tuple[int, str]:
         return 0, f"::notice::{stack}: private API endpoint only; this runner must be inside (or routed into) the VPC"
     cidrs = endpoint.get("publicAccessCidrs") or []
     if not any(ip in ipaddress.ip_network(cidr) for cidr in cidrs):
-        return 1, (f"::error::{stack}: this runner's egress IP {ip} is not in gpu-eks:endpoint.publicAccessCidrs "
-                   f"{cidrs} of {stack_file.name}; run this job on a runner with a fixed egress IP (repository "
-                   f"variable PULUMI_RUNNER) and list that IP there")
+        return 1, (
+            f"::error::{stack}: this runner's egress IP {ip} is not in gpu-eks:endpoint.publicAccessCidrs "
+            f"{cidrs} of {stack_file.name}; run this job on a runner with a fixed egress IP (repository "
+            f"variable PULUMI_RUNNER) and list that IP there"
+        )
     return 0, f"{stack}: egress IP {ip} is allowed to reach the public API endpoint"
 
 

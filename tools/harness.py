@@ -19,25 +19,27 @@ Used by the renderer (`tools/render.py`) and by the tests. Three things differ f
   engine returns them for resources about to be created. Unknown values are kept as `UNKNOWN` and written
   as "[unknown]" by the render.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import runpy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from tools import remote_components
-from tools.remote_components import UNKNOWN, Child, ComponentRequest, ClusterCore, Unknown, is_unknown
+from tools.remote_components import UNKNOWN, Child, ClusterCore, ComponentRequest, Unknown
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MOCK_ACCOUNT_ID = "123456789012"
@@ -118,8 +120,10 @@ class StackRun:
         return [r for r in self.resources if r.component_urn == component_urn]
 
     def redacted_outputs(self) -> dict[str, Any]:
-        return {k: SECRET_PLACEHOLDER if k in self.secret_outputs else _strip_secrets(v, False, UNKNOWN_PLACEHOLDER)
-                for k, v in self.outputs.items()}
+        return {
+            k: SECRET_PLACEHOLDER if k in self.secret_outputs else _strip_secrets(v, False, UNKNOWN_PLACEHOLDER)
+            for k, v in self.outputs.items()
+        }
 
 
 def plain_value(value: Any) -> Any:
@@ -204,56 +208,88 @@ class RealisticMocks(pulumi_mocks.Mocks):
         resource_id = f"{args.name}-{_stable_hex(typ, args.name, length=8)}"
         hex17 = _stable_hex(self.stack, typ, args.name)
         if typ == "aws:iam/role:Role":
-            state.update(name=name, arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/{name}", uniqueId=f"AROA{_stable_hex(name)}")
+            state.update(
+                name=name, arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/{name}", uniqueId=f"AROA{_stable_hex(name)}"
+            )
             resource_id = name
         elif typ == "aws:iam/policy:Policy":
             state.update(name=name, arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:policy/{name}")
             resource_id = state["arn"]
         elif typ == "aws:kms/key:Key":
-            key_id = f"{_stable_hex(args.name, length=8)}-{_stable_hex('kms', args.name, length=4)}-4000-8000-{_stable_hex('k', args.name, length=12)}"
+            key_id = (
+                f"{_stable_hex(args.name, length=8)}-{_stable_hex('kms', args.name, length=4)}"
+                f"-4000-8000-{_stable_hex('k', args.name, length=12)}"
+            )
             state.update(keyId=key_id, arn=self.arn("kms", f"key/{key_id}"))
             resource_id = key_id
         elif typ == "aws:kms/alias:Alias":
             state.update(arn=self.arn("kms", str(inputs.get("name", name))))
         elif typ == "aws:sqs/queue:Queue":
-            state.update(name=name, arn=self.arn("sqs", name),
-                         url=f"https://sqs.{self.region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{name}")
+            state.update(
+                name=name,
+                arn=self.arn("sqs", name),
+                url=f"https://sqs.{self.region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{name}",
+            )
             resource_id = state["url"]
         elif typ == "aws:cloudwatch/eventRule:EventRule":
             state.update(name=name, arn=self.arn("events", f"rule/{name}"))
             resource_id = name
         elif typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             association_id = f"a-{_stable_hex(args.name)}"
-            state.update(associationId=association_id,
-                         associationArn=self.arn("eks", f"podidentityassociation/{inputs.get('clusterName')}/{association_id}"))
+            state.update(
+                associationId=association_id,
+                associationArn=self.arn("eks", f"podidentityassociation/{inputs.get('clusterName')}/{association_id}"),
+            )
         elif typ == "aws:eks/accessEntry:AccessEntry":
-            state.update(accessEntryArn=self.arn("eks", f"access-entry/{inputs.get('clusterName')}/role/{_stable_hex(args.name)}"))
+            state.update(
+                accessEntryArn=self.arn(
+                    "eks", f"access-entry/{inputs.get('clusterName')}/role/{_stable_hex(args.name)}"
+                )
+            )
         elif typ == "aws:iam/serviceLinkedRole:ServiceLinkedRole":
             service = str(inputs.get("awsServiceName", "service.amazonaws.com"))
             state.update(arn=f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/aws-service-role/{service}/AWSServiceRoleForEC2Spot")
         elif typ.startswith("kubernetes:helm.sh/v3:Release"):
-            state.update(status={"name": name, "namespace": inputs.get("namespace", "default"), "status": "deployed",
-                                 "version": inputs.get("version"), "chart": inputs.get("chart"), "revision": 1})
+            state.update(
+                status={
+                    "name": name,
+                    "namespace": inputs.get("namespace", "default"),
+                    "status": "deployed",
+                    "version": inputs.get("version"),
+                    "chart": inputs.get("chart"),
+                    "revision": 1,
+                }
+            )
         # -- the AWS types remote components register (tools/remote_components.py) --
         elif typ == "aws:eks/cluster:Cluster":
             cluster_name = inputs.get("name") or name
             oidc_id = _stable_hex(self.stack, cluster_name, length=32).upper()
             state.update(
-                name=cluster_name, arn=self.arn("eks", f"cluster/{cluster_name}"),
+                name=cluster_name,
+                arn=self.arn("eks", f"cluster/{cluster_name}"),
                 endpoint=f"https://{oidc_id}.gr7.{self.region}.eks.amazonaws.com",
-                version=inputs.get("version") or "1.34", platformVersion="eks.1", status="ACTIVE",
+                version=inputs.get("version") or "1.34",
+                platformVersion="eks.1",
+                status="ACTIVE",
                 identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{oidc_id}"}]}],
                 certificateAuthority={"data": "TU9DSy1DQQ=="},
-                kubernetesNetworkConfig={"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16",
-                                         **(inputs.get("kubernetesNetworkConfig") or {})},
-                vpcConfig={**(inputs.get("vpcConfig") or {}),
-                           "clusterSecurityGroupId": f"sg-{_stable_hex(cluster_name, 'cluster-sg')}",
-                           "vpcId": f"vpc-{_stable_hex(cluster_name, 'vpc')}"},
+                kubernetesNetworkConfig={
+                    "ipFamily": "ipv4",
+                    "serviceIpv4Cidr": "172.20.0.0/16",
+                    **(inputs.get("kubernetesNetworkConfig") or {}),
+                },
+                vpcConfig={
+                    **(inputs.get("vpcConfig") or {}),
+                    "clusterSecurityGroupId": f"sg-{_stable_hex(cluster_name, 'cluster-sg')}",
+                    "vpcId": f"vpc-{_stable_hex(cluster_name, 'vpc')}",
+                },
             )
             resource_id = cluster_name
         elif typ == "aws:eks/addon:Addon":
             resource_id = f"{inputs.get('clusterName')}:{inputs.get('addonName')}"
-            state.update(arn=self.arn("eks", f"addon/{inputs.get('clusterName')}/{inputs.get('addonName')}/{hex17[:8]}"))
+            state.update(
+                arn=self.arn("eks", f"addon/{inputs.get('clusterName')}/{inputs.get('addonName')}/{hex17[:8]}")
+            )
         elif typ == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation":
             resource_id = f"{inputs.get('clusterName')}#{inputs.get('principalArn')}#{inputs.get('policyArn')}"
         elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
@@ -262,12 +298,19 @@ class RealisticMocks(pulumi_mocks.Mocks):
             resource_id = state["arn"]
         elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
             resource_id = f"lt-{hex17}"
-            state.update(name=inputs.get("name") or f"{args.name}-{hex17[:7]}", latestVersion=1, defaultVersion=1,
-                         arn=self.arn("ec2", f"launch-template/{resource_id}"))
+            state.update(
+                name=inputs.get("name") or f"{args.name}-{hex17[:7]}",
+                latestVersion=1,
+                defaultVersion=1,
+                arn=self.arn("ec2", f"launch-template/{resource_id}"),
+            )
         elif typ == "aws:eks/nodeGroup:NodeGroup":
             node_group_name = inputs.get("nodeGroupName") or f"{args.name}-{hex17[:7]}"
-            state.update(nodeGroupName=node_group_name, status="ACTIVE",
-                         arn=self.arn("eks", f"nodegroup/{inputs.get('clusterName')}/{node_group_name}/{hex17[:8]}"))
+            state.update(
+                nodeGroupName=node_group_name,
+                status="ACTIVE",
+                arn=self.arn("eks", f"nodegroup/{inputs.get('clusterName')}/{node_group_name}/{hex17[:8]}"),
+            )
             resource_id = f"{inputs.get('clusterName')}:{node_group_name}"
         else:
             prefix = _EC2_ID_PREFIXES.get(typ)
@@ -283,10 +326,15 @@ class RealisticMocks(pulumi_mocks.Mocks):
 
 # ID prefixes AWS uses for the EC2 types the VPC and cluster components create.
 _EC2_ID_PREFIXES = {
-    "aws:ec2/vpc:Vpc": "vpc", "aws:ec2/subnet:Subnet": "subnet", "aws:ec2/routeTable:RouteTable": "rtb",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc", "aws:ec2/route:Route": "r-rtb",
-    "aws:ec2/internetGateway:InternetGateway": "igw", "aws:ec2/eip:Eip": "eipalloc",
-    "aws:ec2/natGateway:NatGateway": "nat", "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/route:Route": "r-rtb",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
     "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
 }
 
@@ -316,28 +364,58 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     # -- registration shared by the program's resources and modelled children -------------------------------------
 
-    def _record(self, type_token: str, name: str, parent_urn: str | None, inputs: dict[str, Any], custom: bool,
-                dependencies: list[str], provider_urn: str | None) -> Registration:
+    def _record(
+        self,
+        type_token: str,
+        name: str,
+        parent_urn: str | None,
+        inputs: dict[str, Any],
+        custom: bool,
+        dependencies: list[str],
+        provider_urn: str | None,
+    ) -> Registration:
         urn = self.make_urn(parent_urn or "", type_token, name)
         if urn in self._by_urn:
             # The engine refuses a second resource with the same URN ("Duplicate resource URN").
             raise ValueError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
         plain = _strip_secrets(inputs, reveal=True, unknown=UNKNOWN)
-        resource_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
-            typ=type_token, name=name, inputs=plain, provider=provider_urn or "", resource_id="", custom=custom))
+        resource_id, state = self.mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=type_token, name=name, inputs=plain, provider=provider_urn or "", resource_id="", custom=custom
+            )
+        )
         if self.preview and custom:
             resource_id, state = "", _preview_state(plain, state)
         registration = Registration(
-            urn=urn, type=type_token, name=name, custom=custom, parent_urn=parent_urn or None, inputs=inputs,
-            outputs=state, dependencies=sorted(set(dependencies)), provider_urn=provider_urn,
-            resource_id=resource_id or None, component_urn=self._current_component)
+            urn=urn,
+            type=type_token,
+            name=name,
+            custom=custom,
+            parent_urn=parent_urn or None,
+            inputs=inputs,
+            outputs=state,
+            dependencies=sorted(set(dependencies)),
+            provider_urn=provider_urn,
+            resource_id=resource_id or None,
+            component_urn=self._current_component,
+        )
         self.registrations.append(registration)
         self._by_urn[urn] = registration
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, _wire(state, self))
+        # pulumi's own MockMonitor stores new_resource's Optional id the same way (its NamedTuple says str).
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, _wire(state, self))  # type: ignore[arg-type]
         return registration
 
-    def register(self, type_token: str, name: str, inputs: dict[str, Any], *, parent: str,
-                 dependencies: list[str] = (), custom: bool = True, provider: str | None = None) -> Child:
+    def register(
+        self,
+        type_token: str,
+        name: str,
+        inputs: dict[str, Any],
+        *,
+        parent: str,
+        dependencies: Sequence[str] = (),
+        custom: bool = True,
+        provider: str | None = None,
+    ) -> Child:
         """Registrar.register for the models: a child as the plugin would register it."""
         registration = self._record(type_token, name, parent, inputs, custom, list(dependencies), provider)
         return self._child(registration)
@@ -361,27 +439,41 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     # -- gRPC methods ----------------------------------------------------------------------------------------------
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request):
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=self.make_urn(request.parent, request.type, request.name))
         inputs = _decode(json_format.MessageToDict(request.object))
         # A provider reference is "<provider urn>::<provider id>".
         provider_urn = request.provider.rsplit("::", 1)[0] if request.provider else None
         if request.type not in remote_components.REMOTE_COMPONENT_TYPES:
-            registration = self._record(request.type, request.name, request.parent or None, inputs,
-                                        bool(request.custom), list(request.dependencies), provider_urn)
-            return resource_pb2.RegisterResourceResponse(urn=registration.urn, id=registration.resource_id or "",
-                                                         object=_to_struct(self.resources[registration.urn].state))
+            registration = self._record(
+                request.type,
+                request.name,
+                request.parent or None,
+                inputs,
+                bool(request.custom),
+                list(request.dependencies),
+                provider_urn,
+            )
+            return resource_pb2.RegisterResourceResponse(
+                urn=registration.urn,
+                id=registration.resource_id or "",
+                object=_to_struct(self.resources[registration.urn].state),
+            )
         return self._register_component(request, inputs, provider_urn)
 
     def _register_component(self, request, inputs: dict[str, Any], provider_urn: str | None):
         """A remote component: record it, then let its model register the children and compute its outputs."""
-        component = self._record(request.type, request.name, request.parent or None, inputs, False,
-                                 list(request.dependencies), provider_urn)
+        component = self._record(
+            request.type, request.name, request.parent or None, inputs, False, list(request.dependencies), provider_urn
+        )
         component_request = ComponentRequest(
-            urn=component.urn, type=request.type, name=request.name,
+            urn=component.urn,
+            type=request.type,
+            name=request.name,
             inputs=_strip_secrets(inputs, reveal=True, unknown=UNKNOWN),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()})
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+        )
         self._current_component = component.urn
         try:
             if request.type == "awsx:ec2:Vpc":
@@ -395,27 +487,34 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self._current_component = None
         component.outputs = outputs
         self.resources[component.urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
-            component.urn, "", _wire(outputs, self))
-        return resource_pb2.RegisterResourceResponse(urn=component.urn, id="",
-                                                     object=_to_struct(self.resources[component.urn].state))
+            component.urn, "", _wire(outputs, self)
+        )
+        return resource_pb2.RegisterResourceResponse(
+            urn=component.urn, id="", object=_to_struct(self.resources[component.urn].state)
+        )
 
-    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+    def ReadResource(self, request):
         # Reads (StackReference) get the same loop-free treatment as registrations.
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = _strip_secrets(_decode(json_format.MessageToDict(request.properties)), reveal=True)
-        resource_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
-            typ=request.type, name=request.name, inputs=inputs, provider=request.provider, resource_id=request.id))
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        resource_id, state = self.mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=request.type, name=request.name, inputs=inputs, provider=request.provider, resource_id=request.id
+            )
+        )
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)  # type: ignore[arg-type]
         return resource_pb2.ReadResourceResponse(urn=urn, properties=_to_struct(state))
 
-    def Invoke(self, request):  # noqa: N802 (gRPC method name)
+    def Invoke(self, request):
         args = _strip_secrets(_decode(json_format.MessageToDict(request.args)), reveal=True)
         if request.tok == "pulumi:pulumi:getResource":
             # How a resource reference in a component's outputs (e.g. eks.Cluster.eks_cluster) is resolved.
             registered = self.resources[args["urn"]]
             result = {"urn": registered.urn, "id": registered.id, "state": registered.state}
         else:
-            result, _ = self.mocks.call(pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider))
+            result, _ = self.mocks.call(
+                pulumi_mocks.MockCallArgs(token=request.tok, args=args, provider=request.provider)
+            )
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": _to_struct(result)})
 
 
@@ -444,7 +543,9 @@ def _to_struct(state: dict[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
-def stack_config_from_files(stack: str, config_file: Path | None = None, repo: Path = REPO_ROOT) -> tuple[dict[str, str], list[str]]:
+def stack_config_from_files(
+    stack: str, config_file: Path | None = None, repo: Path = REPO_ROOT
+) -> tuple[dict[str, str], list[str]]:
     """Project defaults from Pulumi.yaml plus Pulumi.<stack>.yaml (or `config_file`), as engine-style strings.
 
     Encrypted (`secure:`) values cannot be decrypted without the CLI; they become "[secret]" and are
@@ -476,9 +577,15 @@ def stack_config_from_files(stack: str, config_file: Path | None = None, repo: P
     return config, secret_keys
 
 
-def run_program(stack: str, config: dict[str, str], secret_keys: list[str] | None = None,
-                program: Callable[[], None] | None = None, preview: bool = False, project: str = "gpu-eks",
-                stack_references: dict[str, dict[str, Any]] | None = None) -> StackRun:
+def run_program(
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str] | None = None,
+    program: Callable[[], None] | None = None,
+    preview: bool = False,
+    project: str = "gpu-eks",
+    stack_references: dict[str, dict[str, Any]] | None = None,
+) -> StackRun:
     """Run `program` (default: the repo's __main__.py) under mocks with `config`; return what it registered.
 
     `stack_references` maps a referenced stack's name to its mocked outputs. Exceptions from the program
@@ -498,7 +605,7 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str] | Non
 
     async def collect_outputs() -> None:
         root = settings.get_root_resource()
-        for key, output in sorted((root.outputs if root is not None else {}).items()):
+        for key, output in sorted((root.outputs if isinstance(root, Stack) else {}).items()):
             output = pulumi.Output.from_input(output)
             known = await output.is_known()
             outputs[key] = _jsonable(await output.future(with_unknowns=True)) if known else UNKNOWN
@@ -513,13 +620,20 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str] | Non
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     _sync_await(run_pulumi_func(body))
-    return StackRun(stack=stack, resources=list(monitor.registrations), outputs=outputs,
-                    secret_outputs=secret_outputs, invokes=list(mocks.invokes),
-                    component_invokes=list(monitor.component_invokes), preview=preview)
+    return StackRun(
+        stack=stack,
+        resources=list(monitor.registrations),
+        outputs=outputs,
+        secret_outputs=secret_outputs,
+        invokes=list(mocks.invokes),
+        component_invokes=list(monitor.component_invokes),
+        preview=preview,
+    )
 
 
-def run_stack(stack: str, config_file: Path | None = None, overrides: dict[str, Any] | None = None,
-              preview: bool = False) -> StackRun:
+def run_stack(
+    stack: str, config_file: Path | None = None, overrides: dict[str, Any] | None = None, preview: bool = False
+) -> StackRun:
     """Run the program for a repo stack file, optionally overriding `gpu-eks:*` keys (tests use this).
 
     `preview=True` runs it as a first `pulumi preview` would (computed outputs unknown)."""

@@ -24,7 +24,7 @@ Sources followed (read with `git show <commit>:<path>` from the public GitHub sn
 
 The pinned releases (pulumi-eks 4.4.0, pulumi-awsx 3.11.0) are newer than any tag in that snapshot or on the npm
 registry reachable here (newest: @pulumi/eks 4.3.0, @pulumi/awsx 3.9.0). `SOURCE_INPUT_PROPERTIES` below lists
-each component's input properties from the schema.json at the commits above; tests/test_remote_children.py
+each component's input properties from the schema.json at the commits above; tests/program/test_remote_children.py
 checks that the installed 4.4.0 / 3.11.0 SDKs accept exactly those inputs, so a release that adds an input
 (and maybe a behaviour) fails a test instead of drifting silently.
 
@@ -32,6 +32,7 @@ Values only a real account knows are deterministic stand-ins: IDs and ARNs (from
 add-on version `getAddonVersion(mostRecent=true)` would return (a visible "[mostRecent ...]" marker, not a
 plausible fake), the OIDC root-CA thumbprint (fetched over HTTPS by the plugin), and the region's zone list.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,42 +40,150 @@ import ipaddress
 import json
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
-EKS_SOURCE = {"repository": "pulumi/pulumi-eks", "tag": "v4.3.0", "commit": "0f5a544711cbcace44720e2d70f6702925a2ea4b",
-              "pinned": "4.4.0"}
-AWSX_SOURCE = {"repository": "pulumi/pulumi-awsx", "tag": "v3.8.0", "commit": "3f19048c16e5e942cde97b1771a17f12a99b61d6",
-               "pinned": "3.11.0"}
+EKS_SOURCE = {
+    "repository": "pulumi/pulumi-eks",
+    "tag": "v4.3.0",
+    "commit": "0f5a544711cbcace44720e2d70f6702925a2ea4b",
+    "pinned": "4.4.0",
+}
+AWSX_SOURCE = {
+    "repository": "pulumi/pulumi-awsx",
+    "tag": "v3.8.0",
+    "commit": "3f19048c16e5e942cde97b1771a17f12a99b61d6",
+    "pinned": "3.11.0",
+}
 
 # Input properties per component in schema.json at the commits above
 # (provider/cmd/pulumi-resource-eks/schema.json, provider/cmd/pulumi-resource-awsx/schema.json).
 SOURCE_INPUT_PROPERTIES: dict[str, frozenset[str]] = {
-    "eks:index:Cluster": frozenset({
-        "accessEntries", "authenticationMode", "autoMode", "bootstrapSelfManagedAddons", "clusterSecurityGroup",
-        "clusterSecurityGroupTags", "clusterTags", "corednsAddonOptions", "createInstanceRole", "createOidcProvider",
-        "creationRoleProvider", "deletionProtection", "desiredCapacity", "enableConfigMapMutable",
-        "enabledClusterLogTypes", "encryptionConfigKeyArn", "endpointPrivateAccess", "endpointPublicAccess",
-        "fargate", "gpu", "instanceProfileName", "instanceRole", "instanceRoles", "instanceType", "ipFamily",
-        "kubeProxyAddonOptions", "kubernetesServiceIpAddressRange", "maxSize", "minSize", "name", "nodeAmiId",
-        "nodeAssociatePublicIpAddress", "nodeGroupOptions", "nodePublicKey", "nodeRootVolumeEncrypted",
-        "nodeRootVolumeSize", "nodeSecurityGroupTags", "nodeSubnetIds", "nodeUserData", "privateSubnetIds",
-        "providerCredentialOpts", "proxy", "publicAccessCidrs", "publicSubnetIds", "roleMappings", "serviceRole",
-        "skipDefaultNodeGroup", "skipDefaultSecurityGroups", "storageClasses", "subnetIds", "tags", "upgradePolicy",
-        "useDefaultVpcCni", "userMappings", "version", "vpcCniOptions", "vpcId"}),
-    "eks:index:ManagedNodeGroup": frozenset({
-        "amiId", "amiType", "bootstrapExtraArgs", "bottlerocketSettings", "capacityType", "cluster", "clusterName",
-        "diskSize", "enableEfaSupport", "enableIMDSv2", "forceUpdateVersion", "gpu", "ignoreScalingChanges",
-        "instanceTypes", "kubeletExtraArgs", "labels", "launchTemplate", "nodeGroupName", "nodeGroupNamePrefix",
-        "nodeRole", "nodeRoleArn", "nodeadmExtraOptions", "operatingSystem", "placementGroupAvailabilityZone",
-        "releaseVersion", "remoteAccess", "scalingConfig", "subnetIds", "tags", "taints", "userData", "version"}),
-    "awsx:ec2:Vpc": frozenset({
-        "assignGeneratedIpv6CidrBlock", "availabilityZoneCidrMask", "availabilityZoneNames", "cidrBlock",
-        "enableDnsHostnames", "enableDnsSupport", "enableNetworkAddressUsageMetrics", "instanceTenancy",
-        "ipv4IpamPoolId", "ipv4NetmaskLength", "ipv6CidrBlock", "ipv6CidrBlockNetworkBorderGroup",
-        "ipv6IpamPoolId", "ipv6NetmaskLength", "natGateways", "numberOfAvailabilityZones", "region",
-        "subnetNameTagStrategy", "subnetSpecs", "subnetStrategy", "tags", "vpcEndpointSpecs",
-        "vpcEndpointStrategy"}),
+    "eks:index:Cluster": frozenset(
+        {
+            "accessEntries",
+            "authenticationMode",
+            "autoMode",
+            "bootstrapSelfManagedAddons",
+            "clusterSecurityGroup",
+            "clusterSecurityGroupTags",
+            "clusterTags",
+            "corednsAddonOptions",
+            "createInstanceRole",
+            "createOidcProvider",
+            "creationRoleProvider",
+            "deletionProtection",
+            "desiredCapacity",
+            "enableConfigMapMutable",
+            "enabledClusterLogTypes",
+            "encryptionConfigKeyArn",
+            "endpointPrivateAccess",
+            "endpointPublicAccess",
+            "fargate",
+            "gpu",
+            "instanceProfileName",
+            "instanceRole",
+            "instanceRoles",
+            "instanceType",
+            "ipFamily",
+            "kubeProxyAddonOptions",
+            "kubernetesServiceIpAddressRange",
+            "maxSize",
+            "minSize",
+            "name",
+            "nodeAmiId",
+            "nodeAssociatePublicIpAddress",
+            "nodeGroupOptions",
+            "nodePublicKey",
+            "nodeRootVolumeEncrypted",
+            "nodeRootVolumeSize",
+            "nodeSecurityGroupTags",
+            "nodeSubnetIds",
+            "nodeUserData",
+            "privateSubnetIds",
+            "providerCredentialOpts",
+            "proxy",
+            "publicAccessCidrs",
+            "publicSubnetIds",
+            "roleMappings",
+            "serviceRole",
+            "skipDefaultNodeGroup",
+            "skipDefaultSecurityGroups",
+            "storageClasses",
+            "subnetIds",
+            "tags",
+            "upgradePolicy",
+            "useDefaultVpcCni",
+            "userMappings",
+            "version",
+            "vpcCniOptions",
+            "vpcId",
+        }
+    ),
+    "eks:index:ManagedNodeGroup": frozenset(
+        {
+            "amiId",
+            "amiType",
+            "bootstrapExtraArgs",
+            "bottlerocketSettings",
+            "capacityType",
+            "cluster",
+            "clusterName",
+            "diskSize",
+            "enableEfaSupport",
+            "enableIMDSv2",
+            "forceUpdateVersion",
+            "gpu",
+            "ignoreScalingChanges",
+            "instanceTypes",
+            "kubeletExtraArgs",
+            "labels",
+            "launchTemplate",
+            "nodeGroupName",
+            "nodeGroupNamePrefix",
+            "nodeRole",
+            "nodeRoleArn",
+            "nodeadmExtraOptions",
+            "operatingSystem",
+            "placementGroupAvailabilityZone",
+            "releaseVersion",
+            "remoteAccess",
+            "scalingConfig",
+            "subnetIds",
+            "tags",
+            "taints",
+            "userData",
+            "version",
+        }
+    ),
+    "awsx:ec2:Vpc": frozenset(
+        {
+            "assignGeneratedIpv6CidrBlock",
+            "availabilityZoneCidrMask",
+            "availabilityZoneNames",
+            "cidrBlock",
+            "enableDnsHostnames",
+            "enableDnsSupport",
+            "enableNetworkAddressUsageMetrics",
+            "instanceTenancy",
+            "ipv4IpamPoolId",
+            "ipv4NetmaskLength",
+            "ipv6CidrBlock",
+            "ipv6CidrBlockNetworkBorderGroup",
+            "ipv6IpamPoolId",
+            "ipv6NetmaskLength",
+            "natGateways",
+            "numberOfAvailabilityZones",
+            "region",
+            "subnetNameTagStrategy",
+            "subnetSpecs",
+            "subnetStrategy",
+            "tags",
+            "vpcEndpointSpecs",
+            "vpcEndpointStrategy",
+        }
+    ),
 }
 
 # Invoke tokens the components call themselves (recorded apart from the program's own invokes).
@@ -91,9 +200,9 @@ class UnmodelledPath(Exception):
 class Unknown:
     """A value the engine does not know during a preview (an ID, an ARN, anything computed from one)."""
 
-    _instance: "Unknown | None" = None
+    _instance: Unknown | None = None
 
-    def __new__(cls) -> "Unknown":
+    def __new__(cls) -> Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -147,8 +256,17 @@ class Registrar(Protocol):
     preview: bool
     region: str
 
-    def register(self, type_token: str, name: str, inputs: dict[str, Any], *, parent: str,
-                 dependencies: list[str] = (), custom: bool = True, provider: str | None = None) -> Child: ...
+    def register(
+        self,
+        type_token: str,
+        name: str,
+        inputs: dict[str, Any],
+        *,
+        parent: str,
+        dependencies: Sequence[str] = (),
+        custom: bool = True,
+        provider: str | None = None,
+    ) -> Child: ...
 
     def invoke(self, component_urn: str, token: str, args: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -203,13 +321,34 @@ def _hex(*parts: str, length: int = 17) -> str:
 # Zone letters per region as getAvailabilityZones lists them (zone names map to zone IDs per account; the IDs
 # below follow AWS's "<region abbreviation>-az<n>" form in list order). Regions not listed get a, b, c.
 REGION_ZONE_LETTERS = {
-    "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "ac", "us-west-2": "abcd", "ca-central-1": "abd",
-    "eu-west-1": "abc", "eu-west-2": "abc", "eu-west-3": "abc", "eu-central-1": "abc", "eu-north-1": "abc",
-    "ap-northeast-1": "acd", "ap-northeast-2": "abcd", "ap-southeast-1": "abc", "ap-southeast-2": "abc",
-    "ap-south-1": "abc", "sa-east-1": "abc",
+    "us-east-1": "abcdef",
+    "us-east-2": "abc",
+    "us-west-1": "ac",
+    "us-west-2": "abcd",
+    "ca-central-1": "abd",
+    "eu-west-1": "abc",
+    "eu-west-2": "abc",
+    "eu-west-3": "abc",
+    "eu-central-1": "abc",
+    "eu-north-1": "abc",
+    "ap-northeast-1": "acd",
+    "ap-northeast-2": "abcd",
+    "ap-southeast-1": "abc",
+    "ap-southeast-2": "abc",
+    "ap-south-1": "abc",
+    "sa-east-1": "abc",
 }
-_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c", "northeast": "ne",
-               "northwest": "nw", "southeast": "se", "southwest": "sw"}
+_DIRECTIONS = {
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
 
 
 def _region_abbreviation(region: str) -> str:
@@ -222,17 +361,24 @@ def availability_zones(region: str) -> dict[str, Any]:
     """The mocked result of aws.getAvailabilityZones() for a region (names and zone IDs in list order)."""
     letters = REGION_ZONE_LETTERS.get(region, "abc")
     abbreviation = _region_abbreviation(region)
-    return {"id": region, "names": [f"{region}{letter}" for letter in letters],
-            "zoneIds": [f"{abbreviation}-az{index + 1}" for index in range(len(letters))],
-            "groupNames": [region] * len(letters), "state": None}
+    return {
+        "id": region,
+        "names": [f"{region}{letter}" for letter in letters],
+        "zoneIds": [f"{abbreviation}-az{index + 1}" for index in range(len(letters))],
+        "groupNames": [region] * len(letters),
+        "state": None,
+    }
 
 
 def component_invoke_result(region: str, token: str, args: dict[str, Any]) -> dict[str, Any]:
     """Mocked results of the data sources the components call."""
     if token == GET_PARTITION:
         partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-        return {"id": partition, "partition": partition,
-                "dnsSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"}
+        return {
+            "id": partition,
+            "partition": partition,
+            "dnsSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
+        }
     if token == GET_REGION:
         return {"id": region, "name": region, "region": region, "endpoint": f"ec2.{region}.amazonaws.com"}
     if token == GET_AVAILABILITY_ZONES:
@@ -240,8 +386,12 @@ def component_invoke_result(region: str, token: str, args: dict[str, Any]) -> di
     if token == GET_ADDON_VERSION:
         # What mostRecent resolves to is only known against a real account on the day of the deployment.
         marker = "mostRecent" if args.get("mostRecent") else "default"
-        return {"id": args["addonName"], "addonName": args["addonName"], "kubernetesVersion": args["kubernetesVersion"],
-                "version": f"[{marker} {args['addonName']} for {args['kubernetesVersion']}]"}
+        return {
+            "id": args["addonName"],
+            "addonName": args["addonName"],
+            "kubernetesVersion": args["kubernetesVersion"],
+            "version": f"[{marker} {args['addonName']} for {args['kubernetesVersion']}]",
+        }
     raise UnmodelledPath(f"no mocked result for component invoke {token}")
 
 
@@ -259,8 +409,9 @@ def _next_block(network: ipaddress.IPv4Network, prefix: int | None = None) -> ip
     return ipaddress.IPv4Network((int(network.network_address) + network.num_addresses, prefix))
 
 
-def allocate_subnet_cidrs(vpc_cidr: str, zone_count: int, masks: list[int | None],
-                          az_cidr_mask: int | None = None) -> list[list[str]]:
+def allocate_subnet_cidrs(
+    vpc_cidr: str, zone_count: int, masks: list[int | None], az_cidr_mask: int | None = None
+) -> list[list[str]]:
     """subnetDistributorNew.ts allocateSubnetCidrBlocks: per zone, each spec's CIDR in spec order.
 
     Each zone gets an equal block (VPC prefix + ceil(log2(zones)) bits unless availabilityZoneCidrMask is set);
@@ -273,7 +424,9 @@ def allocate_subnet_cidrs(vpc_cidr: str, zone_count: int, masks: list[int | None
     az_size = 2 ** (32 - az_bits)
     total = sum(2 ** (32 - (mask or default_mask)) for mask in masks)
     if total > az_size:
-        raise ValueError(f"Subnets are too large for VPC. VPC has {az_size} addresses, but subnets require {total} addresses.")
+        raise ValueError(
+            f"Subnets are too large for VPC. VPC has {az_size} addresses, but subnets require {total} addresses."
+        )
     zone_block = ipaddress.IPv4Network((vpc.network_address, az_bits))
     layout: list[list[str]] = []
     for _ in range(zone_count):
@@ -320,9 +473,11 @@ def model_vpc(request: ComponentRequest, registrar: Registrar) -> dict[str, Any]
         wanted = args.get("numberOfAvailabilityZones") or 3
         names = registrar.invoke(request.urn, GET_AVAILABILITY_ZONES, {})["names"]
         if len(names) < wanted:
-            raise ValueError(f"The configured region for this provider does not have at least {wanted} Availability "
-                             f"Zones. Either specify an explicit list of zones in availabilityZoneNames or choose a "
-                             f"region with at least {wanted} AZs.")
+            raise ValueError(
+                f"The configured region for this provider does not have at least {wanted} Availability "
+                f"Zones. Either specify an explicit list of zones in availabilityZoneNames or choose a "
+                f"region with at least {wanted} AZs."
+            )
         zones = names[:wanted]
 
     nat_strategy = (args.get("natGateways") or {}).get("strategy", "OnePerAz")
@@ -333,31 +488,49 @@ def model_vpc(request: ComponentRequest, registrar: Registrar) -> dict[str, Any]
         raise UnmodelledPath(f"awsx:ec2:Vpc {name}: explicit cidrBlocks/size subnet specs are not modelled")
     types = {spec["type"].lower() for spec in specs}
     if nat_strategy.lower() in ("single", "oneperaz") and not ("public" in types and types & {"private", "isolated"}):
-        raise ValueError("If NAT Gateway strategy is 'OnePerAz' or 'Single', public subnets must be declared to host "
-                         "the NAT Gateway resource, along with private or isolated subnets to route through it.")
+        raise ValueError(
+            "If NAT Gateway strategy is 'OnePerAz' or 'Single', public subnets must be declared to host "
+            "the NAT Gateway resource, along with private or isolated subnets to route through it."
+        )
     cidr_block = args.get("cidrBlock", "10.0.0.0/16")
-    layout = allocate_subnet_cidrs(cidr_block, len(zones), [spec.get("cidrMask") for spec in specs],
-                                   args.get("availabilityZoneCidrMask"))
+    layout = allocate_subnet_cidrs(
+        cidr_block, len(zones), [spec.get("cidrMask") for spec in specs], args.get("availabilityZoneCidrMask")
+    )
 
     user_tags = args.get("tags") or {}
     shared_tags = {"Name": name, **user_tags}
-    vpc = registrar.register("aws:ec2/vpc:Vpc", name, _drop_none({
-        "cidrBlock": cidr_block,
-        "enableDnsHostnames": args.get("enableDnsHostnames"),
-        "enableDnsSupport": args.get("enableDnsSupport"),
-        "instanceTenancy": args.get("instanceTenancy"),
-        "enableNetworkAddressUsageMetrics": args.get("enableNetworkAddressUsageMetrics"),
-        "tags": shared_tags,
-    }), parent=request.urn, dependencies=request.deps("cidrBlock", "tags"))
+    vpc = registrar.register(
+        "aws:ec2/vpc:Vpc",
+        name,
+        _drop_none(
+            {
+                "cidrBlock": cidr_block,
+                "enableDnsHostnames": args.get("enableDnsHostnames"),
+                "enableDnsSupport": args.get("enableDnsSupport"),
+                "instanceTenancy": args.get("instanceTenancy"),
+                "enableNetworkAddressUsageMetrics": args.get("enableNetworkAddressUsageMetrics"),
+                "tags": shared_tags,
+            }
+        ),
+        parent=request.urn,
+        dependencies=request.deps("cidrBlock", "tags"),
+    )
     # Created unconditionally: AWS does not charge for an internet gateway (comment in vpc.ts).
-    igw = registrar.register("aws:ec2/internetGateway:InternetGateway", name,
-                             {"vpcId": vpc.id, "tags": shared_tags}, parent=vpc.urn, dependencies=[vpc.urn])
+    igw = registrar.register(
+        "aws:ec2/internetGateway:InternetGateway",
+        name,
+        {"vpcId": vpc.id, "tags": shared_tags},
+        parent=vpc.urn,
+        dependencies=[vpc.urn],
+    )
 
     ids: dict[str, list[Any]] = {"public": [], "private": [], "isolated": []}
     nat_gateways: list[Child] = []
     for zone_index, zone in enumerate(zones):
-        zone_specs = sorted(((spec, layout[zone_index][spec_index]) for spec_index, spec in enumerate(specs)),
-                            key=lambda pair: _subnet_type_order(pair[0]["type"]))
+        zone_specs = sorted(
+            ((spec, layout[zone_index][spec_index]) for spec_index, spec in enumerate(specs)),
+            key=lambda pair: _subnet_type_order(pair[0]["type"]),
+        )
         for spec, cidr in zone_specs:
             subnet_type = spec["type"]
             kind = subnet_type.lower()
@@ -367,40 +540,95 @@ def model_vpc(request: ComponentRequest, registrar: Registrar) -> dict[str, Any]
             name_tag = resource_name
             if args.get("subnetNameTagStrategy") == "AvailabilityZone":
                 name_tag = f"{name}-{spec.get('name') or kind}-{_AZ_REGION_PREFIX.sub('', zone)}"
-            subnet = registrar.register("aws:ec2/subnet:Subnet", resource_name, {
-                "vpcId": vpc.id,
-                "availabilityZone": zone,
-                "mapPublicIpOnLaunch": kind == "public",
-                "cidrBlock": cidr,
-                "assignIpv6AddressOnCreation": bool(spec.get("assignIpv6AddressOnCreation", False)),
-                "tags": {**shared_tags, **(spec.get("tags") or {}), "Name": name_tag, "SubnetType": subnet_type},
-            }, parent=vpc.urn, dependencies=[vpc.urn])
+            subnet = registrar.register(
+                "aws:ec2/subnet:Subnet",
+                resource_name,
+                {
+                    "vpcId": vpc.id,
+                    "availabilityZone": zone,
+                    "mapPublicIpOnLaunch": kind == "public",
+                    "cidrBlock": cidr,
+                    "assignIpv6AddressOnCreation": bool(spec.get("assignIpv6AddressOnCreation", False)),
+                    "tags": {**shared_tags, **(spec.get("tags") or {}), "Name": name_tag, "SubnetType": subnet_type},
+                },
+                parent=vpc.urn,
+                dependencies=[vpc.urn],
+            )
             ids[kind if kind in ids else "isolated"].append(subnet.id)
-            route_table = registrar.register("aws:ec2/routeTable:RouteTable", resource_name, {
-                "vpcId": vpc.id, "tags": {**shared_tags, "Name": name_tag, "SubnetType": subnet_type},
-            }, parent=subnet.urn, dependencies=[subnet.urn, vpc.urn])
-            registrar.register("aws:ec2/routeTableAssociation:RouteTableAssociation", resource_name, {
-                "routeTableId": route_table.id, "subnetId": subnet.id,
-            }, parent=route_table.urn, dependencies=[route_table.urn, subnet.urn])
+            route_table = registrar.register(
+                "aws:ec2/routeTable:RouteTable",
+                resource_name,
+                {
+                    "vpcId": vpc.id,
+                    "tags": {**shared_tags, "Name": name_tag, "SubnetType": subnet_type},
+                },
+                parent=subnet.urn,
+                dependencies=[subnet.urn, vpc.urn],
+            )
+            registrar.register(
+                "aws:ec2/routeTableAssociation:RouteTableAssociation",
+                resource_name,
+                {
+                    "routeTableId": route_table.id,
+                    "subnetId": subnet.id,
+                },
+                parent=route_table.urn,
+                dependencies=[route_table.urn, subnet.urn],
+            )
             if kind == "public" and _should_create_nat(nat_strategy, len(nat_gateways), zone_index):
-                eip = registrar.register("aws:ec2/eip:Eip", f"{name}-{zone_index + 1}", {
-                    "tags": {**user_tags, "Name": f"{name}-{zone_index + 1}"},
-                }, parent=subnet.urn, dependencies=[subnet.urn])
-                nat_gateways.append(registrar.register("aws:ec2/natGateway:NatGateway", f"{name}-{zone_index + 1}", {
-                    "subnetId": subnet.id, "allocationId": eip.get("allocationId"),
-                    "tags": {**user_tags, "Name": f"{name}-{zone_index + 1}"},
-                }, parent=subnet.urn, dependencies=[subnet.urn, eip.urn]))
+                eip = registrar.register(
+                    "aws:ec2/eip:Eip",
+                    f"{name}-{zone_index + 1}",
+                    {
+                        "tags": {**user_tags, "Name": f"{name}-{zone_index + 1}"},
+                    },
+                    parent=subnet.urn,
+                    dependencies=[subnet.urn],
+                )
+                nat_gateways.append(
+                    registrar.register(
+                        "aws:ec2/natGateway:NatGateway",
+                        f"{name}-{zone_index + 1}",
+                        {
+                            "subnetId": subnet.id,
+                            "allocationId": eip.get("allocationId"),
+                            "tags": {**user_tags, "Name": f"{name}-{zone_index + 1}"},
+                        },
+                        parent=subnet.urn,
+                        dependencies=[subnet.urn, eip.urn],
+                    )
+                )
             if kind == "public":
-                registrar.register("aws:ec2/route:Route", resource_name, {
-                    "routeTableId": route_table.id, "gatewayId": igw.id, "destinationCidrBlock": "0.0.0.0/0",
-                }, parent=route_table.urn, dependencies=[route_table.urn, igw.urn])
+                registrar.register(
+                    "aws:ec2/route:Route",
+                    resource_name,
+                    {
+                        "routeTableId": route_table.id,
+                        "gatewayId": igw.id,
+                        "destinationCidrBlock": "0.0.0.0/0",
+                    },
+                    parent=route_table.urn,
+                    dependencies=[route_table.urn, igw.urn],
+                )
             elif kind == "private" and nat_strategy.lower() != "none":
                 nat = nat_gateways[0] if nat_strategy.lower() == "single" else nat_gateways[zone_index]
-                registrar.register("aws:ec2/route:Route", resource_name, {
-                    "routeTableId": route_table.id, "natGatewayId": nat.id, "destinationCidrBlock": "0.0.0.0/0",
-                }, parent=route_table.urn, dependencies=[route_table.urn, nat.urn])
-    return {"vpcId": vpc.id, "publicSubnetIds": ids["public"], "privateSubnetIds": ids["private"],
-            "isolatedSubnetIds": ids["isolated"]}
+                registrar.register(
+                    "aws:ec2/route:Route",
+                    resource_name,
+                    {
+                        "routeTableId": route_table.id,
+                        "natGatewayId": nat.id,
+                        "destinationCidrBlock": "0.0.0.0/0",
+                    },
+                    parent=route_table.urn,
+                    dependencies=[route_table.urn, nat.urn],
+                )
+    return {
+        "vpcId": vpc.id,
+        "publicSubnetIds": ids["public"],
+        "privateSubnetIds": ids["private"],
+        "isolatedSubnetIds": ids["isolated"],
+    }
 
 
 def _should_create_nat(strategy: str, existing: int, zone_index: int) -> bool:
@@ -423,25 +651,54 @@ def _sha1_8(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
-def _service_role(registrar: Registrar, name: str, parent: str, *, service: str, policies: list[str],
-                  partition: str, tags: Any, description: str | None = None,
-                  actions: list[str] | None = None) -> tuple[Child, list[str]]:
+def _service_role(
+    registrar: Registrar,
+    name: str,
+    parent: str,
+    *,
+    service: str,
+    policies: list[str],
+    partition: str,
+    tags: Any,
+    description: str | None = None,
+    actions: list[str] | None = None,
+) -> tuple[Child, list[str]]:
     """servicerole.ts ServiceRole: an `eks:index:ServiceRole` component, its role and one attachment per policy.
 
     Returns the role and the URNs a dependant waits for (`resolvedRole` waits for the role and every attachment).
     """
     component = registrar.register("eks:index:ServiceRole", name, {}, parent=parent, custom=False)
-    role = registrar.register("aws:iam/role:Role", f"{name}-role", _drop_none({
-        "description": description,
-        "assumeRolePolicy": _js_json({"Version": "2012-10-17", "Statement": [{
-            "Action": actions or ["sts:AssumeRole"], "Effect": "Allow", "Principal": {"Service": [service]}}]}),
-        "tags": tags,
-    }), parent=component.urn)
+    role = registrar.register(
+        "aws:iam/role:Role",
+        f"{name}-role",
+        _drop_none(
+            {
+                "description": description,
+                "assumeRolePolicy": _js_json(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Action": actions or ["sts:AssumeRole"],
+                                "Effect": "Allow",
+                                "Principal": {"Service": [service]},
+                            }
+                        ],
+                    }
+                ),
+                "tags": tags,
+            }
+        ),
+        parent=component.urn,
+    )
     attachments = [
-        registrar.register("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                           f"{name}-{_sha1_8(f'arn:aws:iam::aws:policy/{policy}')}",
-                           {"policyArn": f"arn:{partition}:iam::aws:policy/{policy}", "role": role.id},
-                           parent=component.urn, dependencies=[role.urn])
+        registrar.register(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            f"{name}-{_sha1_8(f'arn:aws:iam::aws:policy/{policy}')}",
+            {"policyArn": f"arn:{partition}:iam::aws:policy/{policy}", "role": role.id},
+            parent=component.urn,
+            dependencies=[role.urn],
+        )
         for policy in policies
     ]
     return role, [role.urn, *(a.urn for a in attachments)]
@@ -503,8 +760,9 @@ def _addon_version(registrar: Registrar, component_urn: str, addon: str, given: 
         return given
     if cluster_version is UNKNOWN or cluster_version is None:
         return UNKNOWN  # an Output-form invoke with an unknown argument is not called in a preview
-    return registrar.invoke(component_urn, GET_ADDON_VERSION,
-                            {"addonName": addon, "kubernetesVersion": cluster_version, "mostRecent": True})["version"]
+    return registrar.invoke(
+        component_urn, GET_ADDON_VERSION, {"addonName": addon, "kubernetesVersion": cluster_version, "mostRecent": True}
+    )["version"]
 
 
 def generate_kubeconfig(cluster_name: Any, endpoint: Any, region: str, ca_data: Any) -> dict[str, Any] | Unknown:
@@ -517,11 +775,33 @@ def generate_kubeconfig(cluster_name: Any, endpoint: Any, region: str, ca_data: 
         "contexts": [{"context": {"cluster": "kubernetes", "user": "aws"}, "name": "aws"}],
         "current-context": "aws",
         "kind": "Config",
-        "users": [{"name": "aws", "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-            "args": ["--region", region, "eks", "get-token", "--cluster-name", cluster_name, "--output", "json"],
-            "env": [{"name": "KUBERNETES_EXEC_INFO", "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}],
-        }}}],
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": [
+                            "--region",
+                            region,
+                            "eks",
+                            "get-token",
+                            "--cluster-name",
+                            cluster_name,
+                            "--output",
+                            "json",
+                        ],
+                        "env": [
+                            {
+                                "name": "KUBERNETES_EXEC_INFO",
+                                "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}',
+                            }
+                        ],
+                    }
+                },
+            }
+        ],
     }
 
 
@@ -532,25 +812,39 @@ def model_cluster(request: ComponentRequest, registrar: Registrar) -> tuple[dict
     urn = request.urn
     auth_mode = args.get("authenticationMode")
     if auth_mode not in (None, "CONFIG_MAP", "API", "API_AND_CONFIG_MAP"):
-        raise ValueError(f"Invalid value for authenticationMode: {auth_mode}. Allowed values are: CONFIG_MAP, "
-                         f"API_AND_CONFIG_MAP, API.")
+        raise ValueError(
+            f"Invalid value for authenticationMode: {auth_mode}. Allowed values are: CONFIG_MAP, "
+            f"API_AND_CONFIG_MAP, API."
+        )
     if auth_mode not in ("API", "API_AND_CONFIG_MAP") and args.get("accessEntries"):
-        raise ValueError(f"The 'accessEntries' property is not supported when 'authenticationMode' is "
-                         f"{'set to ' + repr(auth_mode) if auth_mode else 'not set'}.")
+        raise ValueError(
+            f"The 'accessEntries' property is not supported when 'authenticationMode' is "
+            f"{'set to ' + repr(auth_mode) if auth_mode else 'not set'}."
+        )
     if args.get("subnetIds") and (args.get("publicSubnetIds") or args.get("privateSubnetIds")):
-        raise ValueError("subnetIds, and the use of publicSubnetIds and/or privateSubnetIds are mutually exclusive. "
-                         "Choose a single approach.")
-    for key, why in (("autoMode", "EKS Auto Mode"), ("fargate", "Fargate"), ("instanceRole", "instance roles"),
-                     ("instanceRoles", "instance roles"), ("storageClasses", "storage classes"),
-                     ("creationRoleProvider", "creation role provider"), ("createInstanceRole", "instance role"),
-                     ("clusterSecurityGroup", "a given cluster security group")):
+        raise ValueError(
+            "subnetIds, and the use of publicSubnetIds and/or privateSubnetIds are mutually exclusive. "
+            "Choose a single approach."
+        )
+    for key, why in (
+        ("autoMode", "EKS Auto Mode"),
+        ("fargate", "Fargate"),
+        ("instanceRole", "instance roles"),
+        ("instanceRoles", "instance roles"),
+        ("storageClasses", "storage classes"),
+        ("creationRoleProvider", "creation role provider"),
+        ("createInstanceRole", "instance role"),
+        ("clusterSecurityGroup", "a given cluster security group"),
+    ):
         value = args.get(key)
         if value and not (isinstance(value, dict) and value.get("enabled") is False):
             raise UnmodelledPath(f"eks:index:Cluster {name}: {why} ({key}) is not modelled")
     if not args.get("skipDefaultNodeGroup"):
         raise UnmodelledPath(f"eks:index:Cluster {name}: the default node group is not modelled")
     if auth_mode in (None, "CONFIG_MAP", "API_AND_CONFIG_MAP"):
-        raise UnmodelledPath(f"eks:index:Cluster {name}: the aws-auth ConfigMap ({auth_mode or 'CONFIG_MAP'}) is not modelled")
+        raise UnmodelledPath(
+            f"eks:index:Cluster {name}: the aws-auth ConfigMap ({auth_mode or 'CONFIG_MAP'}) is not modelled"
+        )
     if not args.get("vpcId"):
         raise UnmodelledPath(f"eks:index:Cluster {name}: the default-VPC lookup is not modelled")
 
@@ -561,23 +855,51 @@ def model_cluster(request: ComponentRequest, registrar: Registrar) -> tuple[dict
     role_wait: list[str] = request.deps("serviceRole")
     if not service_role_arn:
         role, role_wait = _service_role(
-            registrar, f"{name}-eksRole", urn, service="eks.amazonaws.com", policies=["AmazonEKSClusterPolicy"],
-            partition=partition, tags=tags, description="Allows EKS to manage clusters on your behalf.",
-            actions=["sts:AssumeRole", "sts:TagSession"])
+            registrar,
+            f"{name}-eksRole",
+            urn,
+            service="eks.amazonaws.com",
+            policies=["AmazonEKSClusterPolicy"],
+            partition=partition,
+            tags=tags,
+            description="Allows EKS to manage clusters on your behalf.",
+            actions=["sts:AssumeRole", "sts:TagSession"],
+        )
         service_role_arn = role.get("arn")
 
     skip_security_groups = args.get("skipDefaultSecurityGroups")
     cluster_sg: Child | None = None
     if not skip_security_groups:
-        cluster_sg = registrar.register("aws:ec2/securityGroup:SecurityGroup", f"{name}-eksClusterSecurityGroup", {
-            "vpcId": args["vpcId"], "revokeRulesOnDelete": True,
-            "tags": {"Name": f"{name}-eksClusterSecurityGroup", **(args.get("clusterSecurityGroupTags") or {}),
-                     **(tags or {})},
-        }, parent=urn, dependencies=request.deps("vpcId"))
-        registrar.register("aws:ec2/securityGroupRule:SecurityGroupRule", f"{name}-eksClusterInternetEgressRule", {
-            "description": "Allow internet access.", "type": "egress", "fromPort": 0, "toPort": 0, "protocol": "-1",
-            "cidrBlocks": ["0.0.0.0/0"], "securityGroupId": cluster_sg.id,
-        }, parent=urn, dependencies=[cluster_sg.urn])
+        cluster_sg = registrar.register(
+            "aws:ec2/securityGroup:SecurityGroup",
+            f"{name}-eksClusterSecurityGroup",
+            {
+                "vpcId": args["vpcId"],
+                "revokeRulesOnDelete": True,
+                "tags": {
+                    "Name": f"{name}-eksClusterSecurityGroup",
+                    **(args.get("clusterSecurityGroupTags") or {}),
+                    **(tags or {}),
+                },
+            },
+            parent=urn,
+            dependencies=request.deps("vpcId"),
+        )
+        registrar.register(
+            "aws:ec2/securityGroupRule:SecurityGroupRule",
+            f"{name}-eksClusterInternetEgressRule",
+            {
+                "description": "Allow internet access.",
+                "type": "egress",
+                "fromPort": 0,
+                "toPort": 0,
+                "protocol": "-1",
+                "cidrBlocks": ["0.0.0.0/0"],
+                "securityGroupId": cluster_sg.id,
+            },
+            parent=urn,
+            dependencies=[cluster_sg.urn],
+        )
 
     if args.get("subnetIds") is not None:
         subnet_ids = args["subnetIds"]
@@ -594,115 +916,228 @@ def model_cluster(request: ComponentRequest, registrar: Registrar) -> tuple[dict
     network = None
     if args.get("kubernetesServiceIpAddressRange") or args.get("ipFamily"):
         family = args.get("ipFamily") or "ipv4"
-        network = _drop_none({"serviceIpv4Cidr": args.get("kubernetesServiceIpAddressRange") if family == "ipv4" else None,
-                              "ipFamily": family})
-    eks_cluster = registrar.register("aws:eks/cluster:Cluster", f"{name}-eksCluster", _drop_none({
-        "name": args.get("name"),
-        "roleArn": service_role_arn,
-        "kubernetesNetworkConfig": network,
-        "bootstrapSelfManagedAddons": args.get("bootstrapSelfManagedAddons", True),
-        "vpcConfig": _drop_none({
-            "securityGroupIds": [cluster_sg.id] if cluster_sg else None,
-            "subnetIds": subnet_ids,
-            "endpointPrivateAccess": args.get("endpointPrivateAccess"),
-            "endpointPublicAccess": public_access,
-            "publicAccessCidrs": cidrs or None,
-        }),
-        "version": args.get("version"),
-        "enabledClusterLogTypes": args.get("enabledClusterLogTypes"),
-        "tags": {"Name": f"{name}-eksCluster", **(args.get("clusterTags") or {}), **(tags or {})},
-        "encryptionConfig": encryption,
-        # bootstrapClusterCreatorAdminPermissions: the identity running `pulumi up` becomes cluster admin; EKS
-        # creates that access entry itself (no Pulumi resource).
-        "accessConfig": {"authenticationMode": auth_mode, "bootstrapClusterCreatorAdminPermissions": True},
-        "upgradePolicy": args.get("upgradePolicy"),
-        "deletionProtection": args.get("deletionProtection"),
-    }), parent=urn, dependencies=sorted({*role_wait, *([cluster_sg.urn] if cluster_sg else []),
-                                         *request.deps("vpcId", "privateSubnetIds", "publicSubnetIds", "subnetIds",
-                                                       "encryptionConfigKeyArn", "version", "name", "tags")}))
+        network = _drop_none(
+            {
+                "serviceIpv4Cidr": args.get("kubernetesServiceIpAddressRange") if family == "ipv4" else None,
+                "ipFamily": family,
+            }
+        )
+    eks_cluster = registrar.register(
+        "aws:eks/cluster:Cluster",
+        f"{name}-eksCluster",
+        _drop_none(
+            {
+                "name": args.get("name"),
+                "roleArn": service_role_arn,
+                "kubernetesNetworkConfig": network,
+                "bootstrapSelfManagedAddons": args.get("bootstrapSelfManagedAddons", True),
+                "vpcConfig": _drop_none(
+                    {
+                        "securityGroupIds": [cluster_sg.id] if cluster_sg else None,
+                        "subnetIds": subnet_ids,
+                        "endpointPrivateAccess": args.get("endpointPrivateAccess"),
+                        "endpointPublicAccess": public_access,
+                        "publicAccessCidrs": cidrs or None,
+                    }
+                ),
+                "version": args.get("version"),
+                "enabledClusterLogTypes": args.get("enabledClusterLogTypes"),
+                "tags": {"Name": f"{name}-eksCluster", **(args.get("clusterTags") or {}), **(tags or {})},
+                "encryptionConfig": encryption,
+                # bootstrapClusterCreatorAdminPermissions: the identity running `pulumi up` becomes cluster admin; EKS
+                # creates that access entry itself (no Pulumi resource).
+                "accessConfig": {"authenticationMode": auth_mode, "bootstrapClusterCreatorAdminPermissions": True},
+                "upgradePolicy": args.get("upgradePolicy"),
+                "deletionProtection": args.get("deletionProtection"),
+            }
+        ),
+        parent=urn,
+        dependencies=sorted(
+            {
+                *role_wait,
+                *([cluster_sg.urn] if cluster_sg else []),
+                *request.deps(
+                    "vpcId",
+                    "privateSubnetIds",
+                    "publicSubnetIds",
+                    "subnetIds",
+                    "encryptionConfigKeyArn",
+                    "version",
+                    "name",
+                    "tags",
+                ),
+            }
+        ),
+    )
     cluster_version = eks_cluster.get("version")
 
     kube_proxy = args.get("kubeProxyAddonOptions") or {}
     if kube_proxy.get("enabled", True):
-        registrar.register("aws:eks/addon:Addon", f"{name}-kube-proxy", _drop_none({
-            "clusterName": eks_cluster.get("name"),
-            "addonName": "kube-proxy",
-            "preserve": True,
-            "tags": tags,
-            "resolveConflictsOnCreate": kube_proxy.get("resolveConflictsOnCreate", "OVERWRITE"),
-            "resolveConflictsOnUpdate": kube_proxy.get("resolveConflictsOnUpdate", "OVERWRITE"),
-            "addonVersion": _addon_version(registrar, urn, "kube-proxy", kube_proxy.get("version"), cluster_version),
-            "configurationValues": (_js_json(kube_proxy["configurationValues"], sort_keys=True)
-                                    if kube_proxy.get("configurationValues") else None),
-        }), parent=urn, dependencies=[eks_cluster.urn])
+        registrar.register(
+            "aws:eks/addon:Addon",
+            f"{name}-kube-proxy",
+            _drop_none(
+                {
+                    "clusterName": eks_cluster.get("name"),
+                    "addonName": "kube-proxy",
+                    "preserve": True,
+                    "tags": tags,
+                    "resolveConflictsOnCreate": kube_proxy.get("resolveConflictsOnCreate", "OVERWRITE"),
+                    "resolveConflictsOnUpdate": kube_proxy.get("resolveConflictsOnUpdate", "OVERWRITE"),
+                    "addonVersion": _addon_version(
+                        registrar, urn, "kube-proxy", kube_proxy.get("version"), cluster_version
+                    ),
+                    "configurationValues": (
+                        _js_json(kube_proxy["configurationValues"], sort_keys=True)
+                        if kube_proxy.get("configurationValues")
+                        else None
+                    ),
+                }
+            ),
+            parent=urn,
+            dependencies=[eks_cluster.urn],
+        )
 
     region = registrar.region
-    kubeconfig = generate_kubeconfig(eks_cluster.get("name"), eks_cluster.get("endpoint"), region,
-                                     eks_cluster.get("certificateAuthority", "data"))
+    kubeconfig = generate_kubeconfig(
+        eks_cluster.get("name"), eks_cluster.get("endpoint"), region, eks_cluster.get("certificateAuthority", "data")
+    )
     kubeconfig_json = UNKNOWN if kubeconfig is UNKNOWN else _js_json(kubeconfig)
-    k8s_provider = registrar.register("pulumi:providers:kubernetes", f"{name}-eks-k8s", _drop_none({
-        "kubeconfig": kubeconfig_json,
-        "enableConfigMapMutable": args.get("enableConfigMapMutable"),
-    }), parent=urn, dependencies=[eks_cluster.urn])
+    k8s_provider = registrar.register(
+        "pulumi:providers:kubernetes",
+        f"{name}-eks-k8s",
+        _drop_none(
+            {
+                "kubeconfig": kubeconfig_json,
+                "enableConfigMapMutable": args.get("enableConfigMapMutable"),
+            }
+        ),
+        parent=urn,
+        dependencies=[eks_cluster.urn],
+    )
 
     # createAccessEntries: one entry per key, one policy association per access policy, parented to the entry.
     access_entries: list[str] = []
     for key, entry in (args.get("accessEntries") or {}).items():
-        created = registrar.register("aws:eks/accessEntry:AccessEntry", f"{name}-{key}", _drop_none({
-            "clusterName": eks_cluster.get("name"),
-            "principalArn": entry.get("principalArn"),
-            "kubernetesGroups": entry.get("kubernetesGroups"),
-            "tags": entry.get("tags"),
-            "type": entry.get("type"),
-            "userName": entry.get("username"),
-        }), parent=urn, dependencies=sorted({eks_cluster.urn, *request.deps("accessEntries")}))
+        created = registrar.register(
+            "aws:eks/accessEntry:AccessEntry",
+            f"{name}-{key}",
+            _drop_none(
+                {
+                    "clusterName": eks_cluster.get("name"),
+                    "principalArn": entry.get("principalArn"),
+                    "kubernetesGroups": entry.get("kubernetesGroups"),
+                    "tags": entry.get("tags"),
+                    "type": entry.get("type"),
+                    "userName": entry.get("username"),
+                }
+            ),
+            parent=urn,
+            dependencies=sorted({eks_cluster.urn, *request.deps("accessEntries")}),
+        )
         access_entries.append(created.urn)
         for association, policy in (entry.get("accessPolicies") or {}).items():
-            registrar.register("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", f"{name}-{key}-{association}",
-                               {"accessScope": policy.get("accessScope"), "principalArn": entry.get("principalArn"),
-                                "policyArn": policy.get("policyArn"), "clusterName": eks_cluster.get("name")},
-                               parent=created.urn, dependencies=[eks_cluster.urn, created.urn])
+            registrar.register(
+                "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                f"{name}-{key}-{association}",
+                {
+                    "accessScope": policy.get("accessScope"),
+                    "principalArn": entry.get("principalArn"),
+                    "policyArn": policy.get("policyArn"),
+                    "clusterName": eks_cluster.get("name"),
+                },
+                parent=created.urn,
+                dependencies=[eks_cluster.urn, created.urn],
+            )
 
     use_default_cni = args.get("useDefaultVpcCni")
     if (not use_default_cni) if use_default_cni is not None else True:
         cni = dict(args.get("vpcCniOptions") or {})
-        component = registrar.register("eks:index:VpcCniAddon", f"{name}-vpc-cni", {}, parent=urn, custom=False,
-                                       dependencies=access_entries, provider=None)
-        addon = registrar.register("aws:eks/addon:Addon", f"{name}-vpc-cni", _drop_none({
-            "clusterName": eks_cluster.get("name"),
-            "addonVersion": _addon_version(registrar, component.urn, "vpc-cni", cni.get("addonVersion"), cluster_version),
-            "addonName": "vpc-cni",
-            "resolveConflictsOnCreate": cni.get("resolveConflictsOnCreate", "OVERWRITE"),
-            "resolveConflictsOnUpdate": cni.get("resolveConflictsOnUpdate", "OVERWRITE"),
-            "preserve": True,
-            "configurationValues": _vpc_cni_configuration(cni),
-            "serviceAccountRoleArn": cni.get("serviceAccountRoleArn"),
-            "tags": tags,
-        }), parent=component.urn, dependencies=sorted({eks_cluster.urn, *access_entries,
-                                                       *request.deps("vpcCniOptions")}))
+        component = registrar.register(
+            "eks:index:VpcCniAddon",
+            f"{name}-vpc-cni",
+            {},
+            parent=urn,
+            custom=False,
+            dependencies=access_entries,
+            provider=None,
+        )
+        addon = registrar.register(
+            "aws:eks/addon:Addon",
+            f"{name}-vpc-cni",
+            _drop_none(
+                {
+                    "clusterName": eks_cluster.get("name"),
+                    "addonVersion": _addon_version(
+                        registrar, component.urn, "vpc-cni", cni.get("addonVersion"), cluster_version
+                    ),
+                    "addonName": "vpc-cni",
+                    "resolveConflictsOnCreate": cni.get("resolveConflictsOnCreate", "OVERWRITE"),
+                    "resolveConflictsOnUpdate": cni.get("resolveConflictsOnUpdate", "OVERWRITE"),
+                    "preserve": True,
+                    "configurationValues": _vpc_cni_configuration(cni),
+                    "serviceAccountRoleArn": cni.get("serviceAccountRoleArn"),
+                    "tags": tags,
+                }
+            ),
+            parent=component.urn,
+            dependencies=sorted({eks_cluster.urn, *access_entries, *request.deps("vpcCniOptions")}),
+        )
         if cni.get("securityContextPrivileged"):
-            registrar.register("kubernetes:apps/v1:DaemonSetPatch", f"{name}-vpc-cni", {
-                "apiVersion": "apps/v1", "kind": "DaemonSet",
-                "metadata": {"name": "aws-node", "namespace": "kube-system",
-                             "annotations": {"pulumi.com/patchForce": "true"}},
-                "spec": {"template": {"spec": {"containers": [
-                    {"name": "aws-node", "securityContext": {"privileged": cni["securityContextPrivileged"]}}]}}},
-            }, parent=component.urn, dependencies=[addon.urn], provider=k8s_provider.urn)
+            registrar.register(
+                "kubernetes:apps/v1:DaemonSetPatch",
+                f"{name}-vpc-cni",
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "DaemonSet",
+                    "metadata": {
+                        "name": "aws-node",
+                        "namespace": "kube-system",
+                        "annotations": {"pulumi.com/patchForce": "true"},
+                    },
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "containers": [
+                                    {
+                                        "name": "aws-node",
+                                        "securityContext": {"privileged": cni["securityContextPrivileged"]},
+                                    }
+                                ]
+                            }
+                        }
+                    },
+                },
+                parent=component.urn,
+                dependencies=[addon.urn],
+                provider=k8s_provider.urn,
+            )
 
     # CoreDNS only when asked for explicitly here (no default node group, Fargate or Auto Mode in this model).
     coredns = args.get("corednsAddonOptions") or {}
     if coredns.get("enabled") is True or coredns.get("configurationValues"):
-        registrar.register("aws:eks/addon:Addon", f"{name}-coredns", _drop_none({
-            "clusterName": eks_cluster.get("name"),
-            "addonName": "coredns",
-            "tags": tags,
-            "preserve": True,
-            "addonVersion": _addon_version(registrar, urn, "coredns", coredns.get("version"), cluster_version),
-            "resolveConflictsOnCreate": coredns.get("resolveConflictsOnCreate", "OVERWRITE"),
-            "resolveConflictsOnUpdate": coredns.get("resolveConflictsOnUpdate", "OVERWRITE"),
-            "configurationValues": (_js_json(coredns["configurationValues"], sort_keys=True)
-                                    if coredns.get("configurationValues") else None),
-        }), parent=urn, dependencies=[eks_cluster.urn])
+        registrar.register(
+            "aws:eks/addon:Addon",
+            f"{name}-coredns",
+            _drop_none(
+                {
+                    "clusterName": eks_cluster.get("name"),
+                    "addonName": "coredns",
+                    "tags": tags,
+                    "preserve": True,
+                    "addonVersion": _addon_version(registrar, urn, "coredns", coredns.get("version"), cluster_version),
+                    "resolveConflictsOnCreate": coredns.get("resolveConflictsOnCreate", "OVERWRITE"),
+                    "resolveConflictsOnUpdate": coredns.get("resolveConflictsOnUpdate", "OVERWRITE"),
+                    "configurationValues": (
+                        _js_json(coredns["configurationValues"], sort_keys=True)
+                        if coredns.get("configurationValues")
+                        else None
+                    ),
+                }
+            ),
+            parent=urn,
+            dependencies=[eks_cluster.urn],
+        )
 
     issuer = eks_cluster.get("identities", 0, "oidcs", 0, "issuer")
     oidc_provider_arn: Any = ""
@@ -710,14 +1145,23 @@ def model_cluster(request: ComponentRequest, registrar: Registrar) -> tuple[dict
         region_name = registrar.invoke(urn, GET_REGION, {})["name"]
         # The plugin fetches the root-CA thumbprint of https://oidc.eks.<region>.<dnsSuffix> over HTTPS.
         thumbprint = _hex("oidc-thumbprint", region_name, length=40)
-        oidc = registrar.register("aws:iam/openIdConnectProvider:OpenIdConnectProvider", f"{name}-oidcProvider", {
-            "clientIdLists": ["sts.amazonaws.com"], "url": issuer, "thumbprintLists": [thumbprint],
-        }, parent=urn, dependencies=[eks_cluster.urn])
+        oidc = registrar.register(
+            "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+            f"{name}-oidcProvider",
+            {
+                "clientIdLists": ["sts.amazonaws.com"],
+                "url": issuer,
+                "thumbprintLists": [thumbprint],
+            },
+            parent=urn,
+            dependencies=[eks_cluster.urn],
+        )
         oidc_provider_arn = oidc.get("arn")
 
     node_sg: Child | None = None
     ingress_rule: Child | None = None
     if not skip_security_groups:
+        assert cluster_sg is not None  # registered above whenever the security groups are not skipped
         node_sg, ingress_rule = _node_security_group(registrar, name, urn, args, cluster_sg, eks_cluster)
 
     cluster_sg_id = cluster_sg.id if cluster_sg else eks_cluster.get("vpcConfig", "clusterSecurityGroupId")
@@ -741,44 +1185,115 @@ def model_cluster(request: ComponentRequest, registrar: Registrar) -> tuple[dict
         outputs["clusterSecurityGroup"] = {"__resource_ref__": cluster_sg.urn}
     if node_sg:
         outputs["nodeSecurityGroup"] = {"__resource_ref__": node_sg.urn}
-    core = ClusterCore(eks_cluster=eks_cluster, version=cluster_version, authentication_mode=auth_mode,
-                       instance_role_arns=[], subnet_ids=subnet_ids, private_subnet_ids=args.get("privateSubnetIds"),
-                       public_subnet_ids=args.get("publicSubnetIds"), eks_node_access=None)
+    core = ClusterCore(
+        eks_cluster=eks_cluster,
+        version=cluster_version,
+        authentication_mode=auth_mode,
+        instance_role_arns=[],
+        subnet_ids=subnet_ids,
+        private_subnet_ids=args.get("privateSubnetIds"),
+        public_subnet_ids=args.get("publicSubnetIds"),
+        eks_node_access=None,
+    )
     return outputs, core
 
 
-def _node_security_group(registrar: Registrar, name: str, urn: str, args: dict[str, Any], cluster_sg: Child,
-                         eks_cluster: Child) -> tuple[Child, Child]:
+def _node_security_group(
+    registrar: Registrar, name: str, urn: str, args: dict[str, Any], cluster_sg: Child, eks_cluster: Child
+) -> tuple[Child, Child]:
     """securitygroup.ts createNodeGroupSecurityGroup: the node group and its five rules."""
     cluster_name = eks_cluster.get("name")
-    node_sg = registrar.register("aws:ec2/securityGroup:SecurityGroup", f"{name}-nodeSecurityGroup", {
-        "vpcId": args["vpcId"], "revokeRulesOnDelete": True,
-        "tags": UNKNOWN if cluster_name is UNKNOWN else {
-            "Name": f"{name}-nodeSecurityGroup", f"kubernetes.io/cluster/{cluster_name}": "owned",
-            **(args.get("nodeSecurityGroupTags") or {}), **(args.get("tags") or {})},
-    }, parent=urn, dependencies=[eks_cluster.urn])
+    node_sg = registrar.register(
+        "aws:ec2/securityGroup:SecurityGroup",
+        f"{name}-nodeSecurityGroup",
+        {
+            "vpcId": args["vpcId"],
+            "revokeRulesOnDelete": True,
+            "tags": UNKNOWN
+            if cluster_name is UNKNOWN
+            else {
+                "Name": f"{name}-nodeSecurityGroup",
+                f"kubernetes.io/cluster/{cluster_name}": "owned",
+                **(args.get("nodeSecurityGroupTags") or {}),
+                **(args.get("tags") or {}),
+            },
+        },
+        parent=urn,
+        dependencies=[eks_cluster.urn],
+    )
     rules = [
-        ("eksNodeIngressRule", {"description": "Allow nodes to communicate with each other", "type": "ingress",
-                                "fromPort": 0, "toPort": 0, "protocol": "-1", "securityGroupId": node_sg.id,
-                                "self": True}),
-        ("eksNodeClusterIngressRule", {
-            "description": "Allow worker Kubelets and pods to receive communication from the cluster control plane",
-            "type": "ingress", "fromPort": 1025, "toPort": 65535, "protocol": "tcp", "securityGroupId": node_sg.id,
-            "sourceSecurityGroupId": cluster_sg.id}),
-        ("eksExtApiServerClusterIngressRule", {
-            "description": "Allow pods running extension API servers on port 443 to receive communication from "
-                           "cluster control plane",
-            "type": "ingress", "fromPort": 443, "toPort": 443, "protocol": "tcp", "securityGroupId": node_sg.id,
-            "sourceSecurityGroupId": cluster_sg.id}),
-        ("eksNodeInternetEgressRule", {"description": "Allow internet access.", "type": "egress", "fromPort": 0,
-                                       "toPort": 0, "protocol": "-1", "cidrBlocks": ["0.0.0.0/0"],
-                                       "securityGroupId": node_sg.id}),
-        ("eksClusterIngressRule", {"description": "Allow pods to communicate with the cluster API Server",
-                                   "type": "ingress", "fromPort": 443, "toPort": 443, "protocol": "tcp",
-                                   "securityGroupId": cluster_sg.id, "sourceSecurityGroupId": node_sg.id}),
+        (
+            "eksNodeIngressRule",
+            {
+                "description": "Allow nodes to communicate with each other",
+                "type": "ingress",
+                "fromPort": 0,
+                "toPort": 0,
+                "protocol": "-1",
+                "securityGroupId": node_sg.id,
+                "self": True,
+            },
+        ),
+        (
+            "eksNodeClusterIngressRule",
+            {
+                "description": "Allow worker Kubelets and pods to receive communication from the cluster control plane",
+                "type": "ingress",
+                "fromPort": 1025,
+                "toPort": 65535,
+                "protocol": "tcp",
+                "securityGroupId": node_sg.id,
+                "sourceSecurityGroupId": cluster_sg.id,
+            },
+        ),
+        (
+            "eksExtApiServerClusterIngressRule",
+            {
+                "description": "Allow pods running extension API servers on port 443 to receive communication from "
+                "cluster control plane",
+                "type": "ingress",
+                "fromPort": 443,
+                "toPort": 443,
+                "protocol": "tcp",
+                "securityGroupId": node_sg.id,
+                "sourceSecurityGroupId": cluster_sg.id,
+            },
+        ),
+        (
+            "eksNodeInternetEgressRule",
+            {
+                "description": "Allow internet access.",
+                "type": "egress",
+                "fromPort": 0,
+                "toPort": 0,
+                "protocol": "-1",
+                "cidrBlocks": ["0.0.0.0/0"],
+                "securityGroupId": node_sg.id,
+            },
+        ),
+        (
+            "eksClusterIngressRule",
+            {
+                "description": "Allow pods to communicate with the cluster API Server",
+                "type": "ingress",
+                "fromPort": 443,
+                "toPort": 443,
+                "protocol": "tcp",
+                "securityGroupId": cluster_sg.id,
+                "sourceSecurityGroupId": node_sg.id,
+            },
+        ),
     ]
-    created = [registrar.register("aws:ec2/securityGroupRule:SecurityGroupRule", f"{name}-{suffix}", inputs,
-                                  parent=urn, dependencies=[node_sg.urn, cluster_sg.urn]) for suffix, inputs in rules]
+    created = [
+        registrar.register(
+            "aws:ec2/securityGroupRule:SecurityGroupRule",
+            f"{name}-{suffix}",
+            inputs,
+            parent=urn,
+            dependencies=[node_sg.urn, cluster_sg.urn],
+        )
+        for suffix, inputs in rules
+    ]
     return node_sg, created[-1]
 
 
@@ -789,18 +1304,41 @@ def _node_security_group(registrar: Registrar, name: str, urn: str, args: dict[s
 CUSTOM_USER_DATA_ARGS = ("bootstrapExtraArgs", "kubeletExtraArgs", "bottlerocketSettings", "nodeadmExtraOptions")
 CUSTOM_LAUNCH_TEMPLATE_ARGS = (*CUSTOM_USER_DATA_ARGS, "enableIMDSv2", "userData", "amiId", "enableEfaSupport")
 # ami.ts amiTypeMetadata: the OS of each EKS AMI type (decides the root device name).
-AMI_TYPE_OS = {"AL2_x86_64": "AL2", "AL2_x86_64_GPU": "AL2", "AL2_ARM_64": "AL2",
-               "AL2023_x86_64_STANDARD": "AL2023", "AL2023_ARM_64_STANDARD": "AL2023", "AL2023_x86_64_NVIDIA": "AL2023",
-               "BOTTLEROCKET_ARM_64": "Bottlerocket", "BOTTLEROCKET_x86_64": "Bottlerocket",
-               "BOTTLEROCKET_ARM_64_NVIDIA": "Bottlerocket", "BOTTLEROCKET_x86_64_NVIDIA": "Bottlerocket"}
+AMI_TYPE_OS = {
+    "AL2_x86_64": "AL2",
+    "AL2_x86_64_GPU": "AL2",
+    "AL2_ARM_64": "AL2",
+    "AL2023_x86_64_STANDARD": "AL2023",
+    "AL2023_ARM_64_STANDARD": "AL2023",
+    "AL2023_x86_64_NVIDIA": "AL2023",
+    "BOTTLEROCKET_ARM_64": "Bottlerocket",
+    "BOTTLEROCKET_x86_64": "Bottlerocket",
+    "BOTTLEROCKET_ARM_64_NVIDIA": "Bottlerocket",
+    "BOTTLEROCKET_x86_64_NVIDIA": "Bottlerocket",
+}
 # aws.eks.NodeGroup inputs: the TypeScript SDK copies only these from the spread arguments.
-NODE_GROUP_INPUTS = ("amiType", "capacityType", "diskSize", "forceUpdateVersion", "instanceTypes", "labels",
-                     "nodeGroupName", "nodeGroupNamePrefix", "nodeRepairConfig", "releaseVersion", "remoteAccess",
-                     "tags", "taints", "updateConfig", "version")
+NODE_GROUP_INPUTS = (
+    "amiType",
+    "capacityType",
+    "diskSize",
+    "forceUpdateVersion",
+    "instanceTypes",
+    "labels",
+    "nodeGroupName",
+    "nodeGroupNamePrefix",
+    "nodeRepairConfig",
+    "releaseVersion",
+    "remoteAccess",
+    "tags",
+    "taints",
+    "updateConfig",
+    "version",
+)
 
 
-def model_managed_node_group(request: ComponentRequest, registrar: Registrar,
-                             cluster_core: Callable[[str], ClusterCore]) -> dict[str, Any]:
+def model_managed_node_group(
+    request: ComponentRequest, registrar: Registrar, cluster_core: Callable[[str], ClusterCore]
+) -> dict[str, Any]:
     """eks.ManagedNodeGroup (nodegroup.ts createManagedNodeGroup) with its launch template when the source makes one."""
     args = dict(request.inputs)
     name = request.name
@@ -823,23 +1361,35 @@ def model_managed_node_group(request: ComponentRequest, registrar: Registrar,
     elif args.get("nodeRole"):
         role_arn, role_deps = registrar.lookup(args["nodeRole"]).get("arn"), [args["nodeRole"]]
     else:
-        raise ValueError("The input properties for the managed node group are invalid. nodeRole: An IAM role, or "
-                         "role ARN must be provided to create a managed node group")
+        raise ValueError(
+            "The input properties for the managed node group are invalid. nodeRole: An IAM role, or "
+            "role ARN must be provided to create a managed node group"
+        )
     if core.authentication_mode not in ("API", "API_AND_CONFIG_MAP") and role_arn not in core.instance_role_arns:
-        raise ValueError("nodeRole: A managed node group cannot be created without first setting its role in the "
-                         "cluster's instanceRoles")
+        raise ValueError(
+            "nodeRole: A managed node group cannot be created without first setting its role in the "
+            "cluster's instanceRoles"
+        )
     needs_template = any(args.get(key) is not None for key in CUSTOM_LAUNCH_TEMPLATE_ARGS)
     if args.get("launchTemplate") and needs_template:
-        errors.append(f"launchTemplate: If you provide a custom launch template, you cannot provide any of "
-                      f"{', '.join(CUSTOM_LAUNCH_TEMPLATE_ARGS)}. Please include these in the launch template that "
-                      f"you are providing.")
+        errors.append(
+            f"launchTemplate: If you provide a custom launch template, you cannot provide any of "
+            f"{', '.join(CUSTOM_LAUNCH_TEMPLATE_ARGS)}. Please include these in the launch template that "
+            f"you are providing."
+        )
     if args.get("userData") and any(args.get(key) is not None for key in CUSTOM_USER_DATA_ARGS):
-        errors.append(f"userData: If you provide custom userData, you cannot provide any of "
-                      f"{', '.join(CUSTOM_USER_DATA_ARGS)}. Please include these in the userData that you are providing.")
+        errors.append(
+            f"userData: If you provide custom userData, you cannot provide any of "
+            f"{', '.join(CUSTOM_USER_DATA_ARGS)}. Please include these in the userData that you are providing."
+        )
     if errors:
         raise ValueError("The input properties for the managed node group are invalid. " + " ".join(errors))
-    if args.get("enableEfaSupport") or args.get("userData") or args.get("amiId") or \
-            any(args.get(key) is not None for key in CUSTOM_USER_DATA_ARGS):
+    if (
+        args.get("enableEfaSupport")
+        or args.get("userData")
+        or args.get("amiId")
+        or any(args.get(key) is not None for key in CUSTOM_USER_DATA_ARGS)
+    ):
         raise UnmodelledPath(f"eks:index:ManagedNodeGroup {name}: custom user data, AMI IDs and EFA are not modelled")
     if args.get("operatingSystem") and not args.get("amiType"):
         raise UnmodelledPath(f"eks:index:ManagedNodeGroup {name}: amiType from operatingSystem is not modelled")
@@ -847,16 +1397,21 @@ def model_managed_node_group(request: ComponentRequest, registrar: Registrar,
     if args.get("subnetIds") is not None:
         subnet_ids, subnet_deps = args["subnetIds"], request.deps("subnetIds")
     else:
-        subnet_ids = next((ids for ids in (core.subnet_ids, core.private_subnet_ids, core.public_subnet_ids)
-                           if ids is not None), [])
+        subnet_ids = next(
+            (ids for ids in (core.subnet_ids, core.private_subnet_ids, core.public_subnet_ids) if ids is not None), []
+        )
         subnet_deps = []
 
     node_group_args = {key: args.get(key) for key in NODE_GROUP_INPUTS}
     launch_template_ref: Any = args.get("launchTemplate")
     dependencies = {core.eks_cluster.urn, *role_deps, *subnet_deps, *request.deps("launchTemplate", "labels", "tags")}
     if needs_template:
-        template = registrar.register("aws:ec2/launchTemplate:LaunchTemplate", f"{name}-launchTemplate",
-                                      _launch_template_inputs(args), parent=request.urn)
+        template = registrar.register(
+            "aws:ec2/launchTemplate:LaunchTemplate",
+            f"{name}-launchTemplate",
+            _launch_template_inputs(args),
+            parent=request.urn,
+        )
         node_group_args.pop("diskSize")  # the source moves the disk size into the template
         latest = template.get("latestVersion")
         launch_template_ref = {"id": template.id, "version": UNKNOWN if latest is UNKNOWN else str(latest)}
@@ -864,15 +1419,26 @@ def model_managed_node_group(request: ComponentRequest, registrar: Registrar,
     if core.eks_node_access:
         dependencies.add(core.eks_node_access)
     scaling = args.get("scalingConfig") or {}
-    node_group = registrar.register("aws:eks/nodeGroup:NodeGroup", name, _drop_none({
-        **node_group_args,
-        "clusterName": args.get("clusterName") or core.eks_cluster.get("name"),
-        "nodeRoleArn": role_arn,
-        "scalingConfig": {"desiredSize": scaling.get("desiredSize", 2), "minSize": scaling.get("minSize", 1),
-                          "maxSize": scaling.get("maxSize", 2)},
-        "subnetIds": subnet_ids,
-        "launchTemplate": launch_template_ref,
-    }), parent=request.urn, dependencies=sorted(dependencies))
+    node_group = registrar.register(
+        "aws:eks/nodeGroup:NodeGroup",
+        name,
+        _drop_none(
+            {
+                **node_group_args,
+                "clusterName": args.get("clusterName") or core.eks_cluster.get("name"),
+                "nodeRoleArn": role_arn,
+                "scalingConfig": {
+                    "desiredSize": scaling.get("desiredSize", 2),
+                    "minSize": scaling.get("minSize", 1),
+                    "maxSize": scaling.get("maxSize", 2),
+                },
+                "subnetIds": subnet_ids,
+                "launchTemplate": launch_template_ref,
+            }
+        ),
+        parent=request.urn,
+        dependencies=sorted(dependencies),
+    )
     return {"nodeGroup": {"__resource_ref__": node_group.urn}, "placementGroupName": ""}
 
 
@@ -889,12 +1455,19 @@ def _launch_template_inputs(args: dict[str, Any]) -> dict[str, Any]:
     os_name = AMI_TYPE_OS[ami_type] if ami_type else "AL2023"  # ami.ts DEFAULT_OS
     metadata = None
     if args.get("enableIMDSv2") is not None:
-        metadata = {"httpTokens": "required" if args["enableIMDSv2"] else "optional", "httpPutResponseHopLimit": 2,
-                    "httpEndpoint": "enabled"}
+        metadata = {
+            "httpTokens": "required" if args["enableIMDSv2"] else "optional",
+            "httpPutResponseHopLimit": 2,
+            "httpEndpoint": "enabled",
+        }
     devices = None
     if args.get("diskSize"):
-        devices = [{"deviceName": "/dev/xvdb" if os_name == "Bottlerocket" else "/dev/xvda",
-                    "ebs": {"volumeSize": args["diskSize"]}}]
+        devices = [
+            {
+                "deviceName": "/dev/xvdb" if os_name == "Bottlerocket" else "/dev/xvda",
+                "ebs": {"volumeSize": args["diskSize"]},
+            }
+        ]
     return _drop_none({"blockDeviceMappings": devices, "metadataOptions": metadata})
 
 

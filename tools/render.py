@@ -14,6 +14,7 @@ eks.ManagedNodeGroup) register in a real deployment, modelled from their source 
 and written as "[unknown]".
 Invalid config: the error on stderr, exit code 2, nothing written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,10 @@ def manifest_of(registration: Registration) -> dict[str, Any]:
     """The object as it would be applied: apiVersion, kind, metadata and the rest of its inputs."""
     inputs = registration.redacted_inputs()
     _, api_version, kind = registration.type.split(":")
-    manifest = {"apiVersion": inputs.get("apiVersion", api_version.replace("core/", "")), "kind": inputs.get("kind", kind)}
+    manifest = {
+        "apiVersion": inputs.get("apiVersion", api_version.replace("core/", "")),
+        "kind": inputs.get("kind", kind),
+    }
     manifest.update({k: v for k, v in inputs.items() if k not in ("apiVersion", "kind")})
     return manifest
 
@@ -70,10 +74,15 @@ def _detail(registration: Registration) -> str:
     if registration.type == "eks:index:ManagedNodeGroup":
         taints = ", ".join(f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in inputs.get("taints", []))
         scaling = inputs.get("scalingConfig", {})
-        return (f"instanceTypes={','.join(inputs.get('instanceTypes', []))} "
-                f"size={scaling.get('minSize')}/{scaling.get('desiredSize')}/{scaling.get('maxSize')} taints=[{taints}]")
+        return (
+            f"instanceTypes={','.join(inputs.get('instanceTypes', []))} "
+            f"size={scaling.get('minSize')}/{scaling.get('desiredSize')}/{scaling.get('maxSize')} taints=[{taints}]"
+        )
     if registration.type == "eks:index:Cluster":
-        return f"name={inputs.get('name')} version={inputs.get('version')} authenticationMode={inputs.get('authenticationMode')}"
+        return (
+            f"name={inputs.get('name')} version={inputs.get('version')} "
+            f"authenticationMode={inputs.get('authenticationMode')}"
+        )
     if registration.type == HELM_RELEASE:
         release = helm_release_of(registration)
         return f"chart={release['chart']}@{release['version']}" + (" skipCrds" if release["skipCrds"] else "")
@@ -166,16 +175,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", help="stack name, e.g. dev (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--config", type=Path, help="a stack config file to use instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output folder (default build/<stack>)")
-    parser.add_argument("--preview", action="store_true",
-                        help="run as a first `pulumi preview`: computed outputs unknown, written as [unknown]")
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="run as a first `pulumi preview`: computed outputs unknown, written as [unknown]",
+    )
     args = parser.parse_args(argv)
 
-    from components.config import ConfigError
+    from components.common.parsing import ConfigError
 
     config_file = args.config or REPO_ROOT / f"Pulumi.{args.stack}.yaml"
     if not config_file.is_file():
-        print(f"{args.stack}: no stack config file {config_file}; allowed: an existing Pulumi.<stack>.yaml or --config FILE",
-              file=sys.stderr)
+        print(
+            f"{args.stack}: no stack config file {config_file}; "
+            "allowed: an existing Pulumi.<stack>.yaml or --config FILE",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG_ERROR
     try:
         run = run_stack(args.stack, config_file, preview=args.preview)
@@ -192,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     children = sum(1 for r in run.resources if r.component_urn)
     mode = " (preview: computed values [unknown])" if args.preview else ""
-    print(f"{len(run.resources)} resources in stack {args.stack} ({children} registered by remote components)"
-          f"{mode}; written to {out}")
+    print(
+        f"{len(run.resources)} resources in stack {args.stack} ({children} registered by remote components)"
+        f"{mode}; written to {out}"
+    )
     return 0
 
 

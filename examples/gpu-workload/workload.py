@@ -2,10 +2,12 @@
 
 Kept free of resource registration so the checks and the Job shape are tested directly.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pulumi
 
@@ -42,18 +44,26 @@ def parse_gpu_pools(platform_stack: str, value: Any) -> list[PoolContract]:
             raise PlatformOutputError(f"{where}.{name} must be a map, got {type(contract).__name__}")
         missing = [key for key in REQUIRED_CONTRACT_KEYS if key not in contract]
         if missing:
-            raise PlatformOutputError(f"{where}.{name} lacks {', '.join(missing)}; the platform stack is older "
-                                      f"than this example or not gpu-eks")
+            raise PlatformOutputError(
+                f"{where}.{name} lacks {', '.join(missing)}; the platform stack is older "
+                f"than this example or not gpu-eks"
+            )
         resource = contract["resourceName"]
         if not isinstance(resource, str) or not resource.startswith("nvidia.com/"):
             raise PlatformOutputError(f"{where}.{name}.resourceName must be an nvidia.com/ resource, got {resource!r}")
         selector = contract["nodeSelector"]
         if not isinstance(selector, Mapping) or not selector:
             raise PlatformOutputError(f"{where}.{name}.nodeSelector must be a non-empty map, got {selector!r}")
-        contracts.append(PoolContract(
-            name=name, strategy=contract["strategy"], resource_name=resource, node_selector=dict(selector),
-            tolerations=tuple(dict(t) for t in contract["tolerations"]), slices_per_node=dict(contract["slicesPerNode"]),
-        ))
+        contracts.append(
+            PoolContract(
+                name=name,
+                strategy=contract["strategy"],
+                resource_name=resource,
+                node_selector=dict(selector),
+                tolerations=tuple(dict(t) for t in contract["tolerations"]),
+                slices_per_node=dict(contract["slicesPerNode"]),
+            )
+        )
     return contracts
 
 
@@ -73,15 +83,19 @@ def smoke_job(contract: PoolContract) -> dict[str, Any]:
         "spec": {
             "backoffLimit": 2,
             "ttlSecondsAfterFinished": 3600,
-            "template": {"spec": {
-                "restartPolicy": "Never",
-                "nodeSelector": dict(contract.node_selector),
-                "tolerations": [dict(t) for t in contract.tolerations],
-                "containers": [{
-                    "name": "vector-add",
-                    "image": VECTOR_ADD_IMAGE,
-                    "resources": {"limits": {contract.resource_name: 1}},
-                }],
-            }},
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "nodeSelector": dict(contract.node_selector),
+                    "tolerations": [dict(t) for t in contract.tolerations],
+                    "containers": [
+                        {
+                            "name": "vector-add",
+                            "image": VECTOR_ADD_IMAGE,
+                            "resources": {"limits": {contract.resource_name: 1}},
+                        }
+                    ],
+                }
+            },
         },
     }

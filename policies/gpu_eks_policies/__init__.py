@@ -6,6 +6,7 @@
 Enforcement levels below are the defaults; a policy pack config file overrides them per policy
 (`{"gpu-nodepool-gpu-limit": "mandatory"}`) or for all (`{"all": "advisory"}`). See policies/README.md.
 """
+
 from __future__ import annotations
 
 from pulumi_policy import Policy
@@ -15,8 +16,10 @@ from .releases import RELEASE_POLICIES
 from .security import SECURITY_POLICIES
 
 PACK_NAME = "gpu-eks"
-PACK_DESCRIPTION = ("gpu-eks guardrails: GPU NodePools tainted, bounded and shared within the NVIDIA plugin's "
-                    "limits; Karpenter and Helm installs ordered and pinned; EKS, node, queue and IAM security.")
+PACK_DESCRIPTION = (
+    "gpu-eks guardrails: GPU NodePools tainted, bounded and shared within the NVIDIA plugin's "
+    "limits; Karpenter and Helm installs ordered and pinned; EKS, node, queue and IAM security."
+)
 
 ALL_POLICIES: list[Policy] = [*GPU_POLICIES, *RELEASE_POLICIES, *SECURITY_POLICIES]
 POLICIES_BY_NAME: dict[str, Policy] = {policy.name: policy for policy in ALL_POLICIES}

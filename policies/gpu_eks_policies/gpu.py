@@ -1,6 +1,7 @@
 """GPU cost and safety policies: what keeps GPU nodes reserved for GPU work, bounded, and correctly shared.
 
-Each policy reads the same shapes the program renders (components/node_pools.py, the NVIDIA Helm release):
+Each policy reads the same shapes the program renders (components/karpenter/manifests.py, components/gpu/pools.py,
+the NVIDIA Helm release):
 
 * a GPU NodePool is a `karpenter.sh/v1` NodePool whose node template is labelled
   `nvidia.com/gpu.present: "true"`, or which asks Karpenter for GPU instances in any other way
@@ -9,32 +10,67 @@ Each policy reads the same shapes the program renders (components/node_pools.py,
 * sharing is chosen per pool by the `nvidia.com/device-plugin.config` label (time-slicing / MPS) or
   the `nvidia.com/mig.config` label (MIG), and the configs live in the NVIDIA chart's values.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import yaml
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity, StackValidationArgs, StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
-from components import catalog, versions
+from components import versions
+
 # The program's own names for labels, resources and MIG layouts: a rename there cannot silently
 # switch a policy off.
-from components.gpu_pools import DEVICE_PLUGIN_CONFIG_LABEL, GPU_PRESENT_LABEL, GPU_RESOURCE, MIG_CONFIG_LABEL
-from components.nvidia_config import MPS_MAX_REPLICAS, MPS_MIN_REPLICAS, TIME_SLICING_MIN_REPLICAS, mig_config_name
+from components.common.names import (
+    INSTANCE_CATEGORY_LABEL,
+    INSTANCE_GPU_COUNT_LABEL,
+    INSTANCE_GPU_MANUFACTURER_LABEL,
+    INSTANCE_TYPE_LABEL,
+)
+from components.gpu import catalog
+from components.gpu.names import (
+    DEVICE_PLUGIN_CONFIG_LABEL,
+    GPU_PRESENT_LABEL,
+    GPU_RESOURCE,
+    MIG_CONFIG_LABEL,
+    MIG_RESOURCE_PREFIX,
+)
+from components.gpu.nvidia_config import MPS_MAX_REPLICAS, MPS_MIN_REPLICAS, TIME_SLICING_MIN_REPLICAS, mig_config_name
 
-from .helpers import (HELM_RELEASE, NODEPOOL, UNKNOWN, chart_name, config_value, describe, dig, has_unknown,
-                      join_names, plain, requirement, requirements, template_labels)
+from .helpers import (
+    HELM_RELEASE,
+    NODEPOOL,
+    UNKNOWN,
+    chart_name,
+    config_value,
+    describe,
+    dig,
+    has_unknown,
+    join_names,
+    plain,
+    requirement,
+    requirements,
+    template_labels,
+)
 
-MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
-INSTANCE_TYPE_KEY = "node.kubernetes.io/instance-type"
+INSTANCE_TYPE_KEY = INSTANCE_TYPE_LABEL
 INSTANCE_FAMILY_KEY = "karpenter.k8s.aws/instance-family"
-INSTANCE_CATEGORY_KEY = "karpenter.k8s.aws/instance-category"
+INSTANCE_CATEGORY_KEY = INSTANCE_CATEGORY_LABEL
 # Karpenter's well-known GPU labels; a positive requirement on any of them selects GPU instances.
 GPU_REQUIREMENT_KEYS = (
-    "karpenter.k8s.aws/instance-gpu-count",
+    INSTANCE_GPU_COUNT_LABEL,
     "karpenter.k8s.aws/instance-gpu-name",
-    "karpenter.k8s.aws/instance-gpu-manufacturer",
+    INSTANCE_GPU_MANUFACTURER_LABEL,
     "karpenter.k8s.aws/instance-gpu-memory",
 )
 # EC2 instance categories that are GPU families (g4dn, g5, g6, p4d, p5, ...).
@@ -162,7 +198,7 @@ def _validate_gpu_limit(args: ResourceValidationArgs, report_violation: ReportVi
         if amount is None or amount <= 0:
             report_violation(
                 f"{subject} sets spec.limits['{key}'] to {value!r}; use a positive whole number of devices "
-                f"such as \"8\"."
+                f'such as "8".'
             )
         elif key == GPU_RESOURCE and maximum is not None and amount > maximum:
             report_violation(
@@ -180,13 +216,18 @@ gpu_nodepool_limit = ResourceValidationPolicy(
     # production stacks can raise it to mandatory in their policy config.
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
-    config_schema=PolicyConfigSchema(properties={
-        "maxGpusPerNodePool": {
-            "type": "integer", "minimum": 1,
-            "description": ("Optional ceiling for spec.limits['nvidia.com/gpu'] on any one GPU NodePool. On a "
-                            "time-sliced or MPS pool the limit counts shared slices (physical GPUs x replicas)."),
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "maxGpusPerNodePool": {
+                "type": "integer",
+                "minimum": 1,
+                "description": (
+                    "Optional ceiling for spec.limits['nvidia.com/gpu'] on any one GPU NodePool. On a "
+                    "time-sliced or MPS pool the limit counts shared slices (physical GPUs x replicas)."
+                ),
+            },
+        }
+    ),
     tags=["gpu", "cost"],
 )
 
@@ -261,7 +302,8 @@ def _validate_mig_capability(args: ResourceValidationArgs, report_violation: Rep
         report_violation(
             f"{subject} sets {MIG_CONFIG_LABEL}={mig_config}, a MIG layout the GPUs of {join_names(lacking)} "
             f"do not have, so MIG Manager cannot apply it. Choose a profile every listed type supports"
-            + (f" ({', '.join(offered)})" if offered else "") + ", or split the pool by GPU model."
+            + (f" ({', '.join(offered)})" if offered else "")
+            + ", or split the pool by GPU model."
         )
 
 
@@ -337,14 +379,18 @@ def _validate_sharing_replicas(args: ResourceValidationArgs, report_violation: R
             try:
                 config = yaml.safe_load(text)
             except yaml.YAMLError as error:
-                report_violation(f"{subject}: device-plugin config '{name}' is not valid YAML ({error}); the "
-                                 f"plugin would crash on it. Build it with yaml.safe_dump(nvidia_config...).")
+                report_violation(
+                    f"{subject}: device-plugin config '{name}' is not valid YAML ({error}); the "
+                    f"plugin would crash on it. Build it with yaml.safe_dump(nvidia_config...)."
+                )
                 continue
         else:
             config = text
         if not isinstance(config, dict):
-            report_violation(f"{subject}: device-plugin config '{name}' is not a mapping; the plugin would refuse "
-                             f"it. Use the device plugin's config file format (version: v1, flags, sharing).")
+            report_violation(
+                f"{subject}: device-plugin config '{name}' is not a mapping; the plugin would refuse "
+                f"it. Use the device plugin's config file format (version: v1, flags, sharing)."
+            )
             continue
         for problem in _replica_problems(config, maximum):
             report_violation(
@@ -356,17 +402,22 @@ def _validate_sharing_replicas(args: ResourceValidationArgs, report_violation: R
 
 sharing_replicas_in_range = ResourceValidationPolicy(
     name="gpu-sharing-replicas-in-range",
-    description=(f"NVIDIA device-plugin configs use time-slicing replicas >= {TIME_SLICING_MIN_REPLICAS} and "
-                 f"MPS replicas {MPS_MIN_REPLICAS}..{MPS_MAX_REPLICAS}."),
+    description=(
+        f"NVIDIA device-plugin configs use time-slicing replicas >= {TIME_SLICING_MIN_REPLICAS} and "
+        f"MPS replicas {MPS_MIN_REPLICAS}..{MPS_MAX_REPLICAS}."
+    ),
     validate=_validate_sharing_replicas,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(properties={
-        "maxTimeSlicingReplicas": {
-            "type": "integer", "minimum": TIME_SLICING_MIN_REPLICAS,
-            "description": "Optional ceiling for time-slicing replicas per GPU (the plugin itself has none).",
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "maxTimeSlicingReplicas": {
+                "type": "integer",
+                "minimum": TIME_SLICING_MIN_REPLICAS,
+                "description": "Optional ceiling for time-slicing replicas per GPU (the plugin itself has none).",
+            },
+        }
+    ),
     tags=["gpu", "sharing"],
 )
 
@@ -382,13 +433,20 @@ def _validate_sharing_config_exists(args: StackValidationArgs, report_violation:
     for _, props in nvidia:
         configs = device_plugin_configs(props) or {}
         known_configs.update(configs)
-        external = (dig(props, "values", "config", "name") if chart_name(props) == DEVICE_PLUGIN_CHART
-                    else None if dig(props, "values", "devicePlugin", "config", "create") is True
-                    else dig(props, "values", "devicePlugin", "config", "name"))
+        external = (
+            dig(props, "values", "config", "name")
+            if chart_name(props) == DEVICE_PLUGIN_CHART
+            else None
+            if dig(props, "values", "devicePlugin", "config", "create") is True
+            else dig(props, "values", "devicePlugin", "config", "name")
+        )
         if external not in (None, "", UNKNOWN) or any(c is UNKNOWN for c in configs.values()):
             external_configs = True
-    operators = [props for _, props in nvidia if chart_name(props) == GPU_OPERATOR_CHART
-                 and dig(props, "values", "migManager", "enabled") is not False]
+    operators = [
+        props
+        for _, props in nvidia
+        if chart_name(props) == GPU_OPERATOR_CHART and dig(props, "values", "migManager", "enabled") is not False
+    ]
 
     for resource in args.resources:
         if resource.resource_type != NODEPOOL:
@@ -398,17 +456,24 @@ def _validate_sharing_config_exists(args: StackValidationArgs, report_violation:
         subject = describe(resource.resource_type, resource.name, nodepool)
         selected = labels.get(DEVICE_PLUGIN_CONFIG_LABEL)
         if isinstance(selected, str) and selected not in known_configs and not external_configs:
-            where = (f"the NVIDIA release(s) define {join_names(sorted(known_configs))}" if nvidia
-                     else "the stack has no NVIDIA device-plugin or GPU Operator release")
+            where = (
+                f"the NVIDIA release(s) define {join_names(sorted(known_configs))}"
+                if nvidia
+                else "the stack has no NVIDIA device-plugin or GPU Operator release"
+            )
             report_violation(
                 f"{subject} selects device-plugin config '{selected}' ({DEVICE_PLUGIN_CONFIG_LABEL}) but {where}; "
                 f"the plugin's config-manager fails on such nodes and no GPU is advertised. Add the config to the "
-                f"release values or fix the label.", resource.urn)
+                f"release values or fix the label.",
+                resource.urn,
+            )
         if isinstance(labels.get(MIG_CONFIG_LABEL), str) and not operators:
             report_violation(
                 f"{subject} asks for MIG layout '{labels[MIG_CONFIG_LABEL]}' ({MIG_CONFIG_LABEL}) but the stack has "
                 f"no GPU Operator release with MIG Manager enabled, so nothing will partition the GPUs. Install "
-                f"the gpu-operator chart (migManager.enabled) or drop the label.", resource.urn)
+                f"the gpu-operator chart (migManager.enabled) or drop the label.",
+                resource.urn,
+            )
 
 
 sharing_config_exists = StackValidationPolicy(

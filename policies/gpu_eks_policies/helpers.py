@@ -8,34 +8,49 @@ policies here first turn props into plain Python with `plain()`, where unknowns 
 marker, and then decide per check what an unknown means (usually: "set, but the content is checked
 by `pulumi up`, where the value is known before the resource is created").
 """
+
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any, Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from pulumi_policy.proxy import (UNKNOWN_ARCHIVE_VALUE, UNKNOWN_ARRAY_VALUE, UNKNOWN_ASSET_VALUE,
-                                 UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE,
-                                 UNKNOWN_STRING_VALUE, UnknownValueError)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+)
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 KARPENTER_TYPE_PREFIXES = ("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/")
 
-_UNKNOWN_SENTINELS = frozenset({
-    UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_ASSET_VALUE, UNKNOWN_ARCHIVE_VALUE, UNKNOWN_OBJECT_VALUE,
-})
+_UNKNOWN_SENTINELS = frozenset(
+    {
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_STRING_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_ARCHIVE_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+    }
+)
 
 
 class _Unknown:
     """A value the engine does not know yet (preview of a value computed from another resource)."""
 
-    _instance: "_Unknown | None" = None
+    _instance: _Unknown | None = None
 
-    def __new__(cls) -> "_Unknown":
+    def __new__(cls) -> _Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -179,7 +194,10 @@ def requirement(nodepool: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def chart_name(release_props: dict[str, Any]) -> str:
-    """A Helm release's chart without repository prefix: "oci://x/karpenter" -> "karpenter", "nvidia/gpu-operator" -> "gpu-operator"."""
+    """A Helm release's chart without repository prefix.
+
+    "oci://x/karpenter" -> "karpenter", "nvidia/gpu-operator" -> "gpu-operator".
+    """
     chart = release_props.get("chart")
     if not isinstance(chart, str):
         return ""
@@ -203,7 +221,7 @@ def is_exact_version(version: Any) -> bool:
 # -- IAM policy documents --------------------------------------------------------------------------------------
 
 
-def policy_document(value: Any) -> dict[str, Any] | None | _Unknown:
+def policy_document(value: Any) -> dict[str, Any] | _Unknown | None:
     """An IAM/SQS policy document from a JSON string or an already-parsed dict; None when absent or unparsable."""
     if value is UNKNOWN:
         return UNKNOWN

@@ -5,19 +5,30 @@ only on first install and never upgrades them (Karpenter upgrade guide). A NodeP
 registered without a dependency on that release can be sent to the API server before its CRD
 exists ("no matches for kind NodePool") or, on `pulumi destroy`, after the CRD is gone.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, PolicyResource, ReportViolation,
-                           ResourceValidationArgs, ResourceValidationPolicy, Severity, StackValidationArgs,
-                           StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
-from .helpers import (HELM_RELEASE, KARPENTER_TYPE_PREFIXES, UNKNOWN, describe, is_exact_version, plain)
+from components import versions
+
+from .helpers import HELM_RELEASE, KARPENTER_TYPE_PREFIXES, UNKNOWN, describe, is_exact_version, plain
 
 # Helm-backed resource types whose `version` input selects the chart version.
 HELM_CHART_TYPES = (HELM_RELEASE, "kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart")
-DEFAULT_CRD_RELEASE = "karpenter-crd"
+DEFAULT_CRD_RELEASE = versions.KARPENTER_CRD_CHART  # the release name the program gives the CRD chart
 
 
 # -- (e) Karpenter custom resources depend on the CRD release -------------------------------------------------------
@@ -65,13 +76,16 @@ def _validate_crd_dependency(args: StackValidationArgs, report_violation: Report
             report_violation(
                 f"{subject} is a Karpenter custom resource, but the stack has no Helm release named "
                 f"'{release_name}' to install its CRD. Install the karpenter-crd chart as its own release and "
-                f"make the object depend on it (or set crdReleaseName in the policy config).", resource.urn)
+                f"make the object depend on it (or set crdReleaseName in the policy config).",
+                resource.urn,
+            )
         elif not depends_on(resource, crd_urns):
             report_violation(
                 f"{subject} does not depend on the '{release_name}' Helm release, so Pulumi may apply it before "
                 f"its CRD exists (and delete the CRD first on destroy). Pass "
                 f"depends_on=[<karpenter-crd release>] (or a resource that depends on it) in its ResourceOptions.",
-                resource.urn)
+                resource.urn,
+            )
 
 
 karpenter_resources_depend_on_crds = StackValidationPolicy(
@@ -80,12 +94,16 @@ karpenter_resources_depend_on_crds = StackValidationPolicy(
     validate=_validate_crd_dependency,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
-    config_schema=PolicyConfigSchema(properties={
-        "crdReleaseName": {
-            "type": "string", "minLength": 1, "default": DEFAULT_CRD_RELEASE,
-            "description": "Helm release name (the release's `name` input) that installs Karpenter's CRDs.",
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "crdReleaseName": {
+                "type": "string",
+                "minLength": 1,
+                "default": DEFAULT_CRD_RELEASE,
+                "description": "Helm release name (the release's `name` input) that installs Karpenter's CRDs.",
+            },
+        }
+    ),
     tags=["karpenter", "ordering"],
 )
 
@@ -105,12 +123,14 @@ def _validate_chart_pinned(args: ResourceValidationArgs, report_violation: Repor
     if version in (None, ""):
         report_violation(
             f"{subject} (chart {chart}) pins no chart version, so every preview may install whatever the "
-            f"repository serves as newest. Set `version` to an exact release such as \"1.14.1\" "
-            f"(components/versions.py holds the project's pins).")
+            f'repository serves as newest. Set `version` to an exact release such as "1.14.1" '
+            f"(components/versions.py holds the project's pins)."
+        )
     elif not is_exact_version(version):
         report_violation(
             f"{subject} (chart {chart}) asks for version {version!r}, a range or tag rather than one release. "
-            f"Set an exact version such as \"1.14.1\" (no ^, ~, x, *, >, < or \"latest\").")
+            f'Set an exact version such as "1.14.1" (no ^, ~, x, *, >, < or "latest").'
+        )
 
 
 helm_chart_version_pinned = ResourceValidationPolicy(

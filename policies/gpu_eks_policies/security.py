@@ -6,18 +6,38 @@ settings); pulumi-eks then registers the real `aws:eks/cluster:Cluster`, where t
 under `encryptionConfig` and `vpcConfig`. Checking both means the policy holds whichever of the two the
 engine shows the analyzer, and for clusters built without pulumi-eks.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
+from typing import Any, cast
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, PolicyResource, ReportViolation,
-                           ResourceValidationArgs, ResourceValidationPolicy, Severity, StackValidationArgs,
-                           StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
-from .helpers import (EC2_NODE_CLASS, UNKNOWN, as_list, config_value, describe, dig, join_names, plain,
-                      policy_document, statements, truthy_flag)
+from .helpers import (
+    EC2_NODE_CLASS,
+    UNKNOWN,
+    as_list,
+    config_value,
+    describe,
+    dig,
+    join_names,
+    plain,
+    policy_document,
+    statements,
+    truthy_flag,
+)
 
 EKS_COMPONENT = "eks:index:Cluster"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -28,8 +48,12 @@ EBS_VOLUME = "aws:ebs/volume:Volume"
 SQS_QUEUE = "aws:sqs/queue:Queue"
 SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 # IAM resources whose `policy` input is an identity policy document.
-IAM_POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy",
-                    "aws:iam/groupPolicy:GroupPolicy")
+IAM_POLICY_TYPES = (
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+)
 IAM_ROLE = "aws:iam/role:Role"
 
 
@@ -74,13 +98,16 @@ def _validate_secrets_encryption(args: ResourceValidationArgs, report_violation:
     if key is UNKNOWN or (isinstance(key, str) and key):
         if resources is UNKNOWN or UNKNOWN in as_list(resources) or "secrets" in as_list(resources):
             return  # an unknown key ARN is a key being created in the same update: set
-        report_violation(f"{subject} has an encryption key but does not list 'secrets' in encryptionConfig.resources; "
-                         f"add it so Kubernetes Secrets are envelope-encrypted.")
+        report_violation(
+            f"{subject} has an encryption key but does not list 'secrets' in encryptionConfig.resources; "
+            f"add it so Kubernetes Secrets are envelope-encrypted."
+        )
         return
     report_violation(
         f"{subject} does not envelope-encrypt Kubernetes Secrets with a KMS key. Set "
         f"encryption_config_key_arn (pulumi-eks) or encryption_config={{provider: {{key_arn}}, resources: "
-        f"['secrets']}} (aws.eks.Cluster) to a customer-managed KMS key with rotation enabled.")
+        f"['secrets']}} (aws.eks.Cluster) to a customer-managed KMS key with rotation enabled."
+    )
 
 
 eks_secrets_encryption = ResourceValidationPolicy(
@@ -111,7 +138,8 @@ def _validate_audit_logging(args: ResourceValidationArgs, report_violation: Repo
         report_violation(
             f"{describe(args.resource_type, args.name, props)} does not send {join_names(missing)} control-plane "
             f"logs to CloudWatch (enabledClusterLogTypes={sorted(enabled)}). Add them to enabled_cluster_log_types "
-            f"(gpu-eks:clusterLogTypes in the stack config) so API access can be investigated.")
+            f"(gpu-eks:clusterLogTypes in the stack config) so API access can be investigated."
+        )
 
 
 eks_audit_logging = ResourceValidationPolicy(
@@ -120,14 +148,20 @@ eks_audit_logging = ResourceValidationPolicy(
     validate=_validate_audit_logging,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(properties={
-        "requiredLogTypes": {
-            "type": "array", "default": ["audit"], "uniqueItems": True,
-            "items": {"type": "string",
-                      "enum": ["api", "audit", "authenticator", "controllerManager", "scheduler"]},
-            "description": "Control-plane log types every cluster must enable.",
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "requiredLogTypes": {
+                "type": "array",
+                "default": ["audit"],
+                "uniqueItems": True,
+                "items": {
+                    "type": "string",
+                    "enum": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+                },
+                "description": "Control-plane log types every cluster must enable.",
+            },
+        }
+    ),
     tags=["security", "eks"],
 )
 
@@ -158,20 +192,24 @@ def _validate_public_endpoint(args: ResourceValidationArgs, report_violation: Re
     if cidrs is UNKNOWN:
         return
     cidrs = as_list(cidrs)
-    fix = ("Set gpu-eks:endpoint.publicAccessCidrs to your office/VPN ranges, or turn the public endpoint off "
-           "(gpu-eks:endpoint.publicAccess: false); if a world-open endpoint is intended, set "
-           "allowPublicEndpointFromAnywhere: true for this policy in the policy pack config.")
+    fix = (
+        "Set gpu-eks:endpoint.publicAccessCidrs to your office/VPN ranges, or turn the public endpoint off "
+        "(gpu-eks:endpoint.publicAccess: false); if a world-open endpoint is intended, set "
+        "allowPublicEndpointFromAnywhere: true for this policy in the policy pack config."
+    )
     if not cidrs:
-        report_violation(f"{subject} has a public API endpoint and no publicAccessCidrs, which EKS opens to "
-                         f"0.0.0.0/0. {fix}")
+        report_violation(
+            f"{subject} has a public API endpoint and no publicAccessCidrs, which EKS opens to 0.0.0.0/0. {fix}"
+        )
         return
     open_cidrs = [c for c in cidrs if isinstance(c, str) and _open_to_anywhere(c)]
     invalid = [c for c in cidrs if c is not UNKNOWN and (not isinstance(c, str) or _open_to_anywhere(c) is None)]
     if open_cidrs:
         report_violation(f"{subject} opens its public API endpoint to {join_names(open_cidrs)}. {fix}")
     if invalid:
-        report_violation(f"{subject} lists publicAccessCidrs that are not CIDR blocks: {invalid!r}. "
-                         f"Use forms like 203.0.113.0/24.")
+        report_violation(
+            f"{subject} lists publicAccessCidrs that are not CIDR blocks: {invalid!r}. Use forms like 203.0.113.0/24."
+        )
 
 
 eks_public_endpoint_restricted = ResourceValidationPolicy(
@@ -180,12 +218,15 @@ eks_public_endpoint_restricted = ResourceValidationPolicy(
     validate=_validate_public_endpoint,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(properties={
-        "allowPublicEndpointFromAnywhere": {
-            "type": "boolean", "default": False,
-            "description": "Accept a public endpoint open to 0.0.0.0/0 (e.g. a throwaway sandbox).",
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "allowPublicEndpointFromAnywhere": {
+                "type": "boolean",
+                "default": False,
+                "description": "Accept a public endpoint open to 0.0.0.0/0 (e.g. a throwaway sandbox).",
+            },
+        }
+    ),
     tags=["security", "eks", "network"],
 )
 
@@ -203,8 +244,9 @@ def _validate_nodeclass_imdsv2(args: ResourceValidationArgs, report_violation: R
     found = "is unset" if tokens is None else f"is {tokens!r}"
     report_violation(
         f"{describe(args.resource_type, args.name, props)}: spec.metadataOptions.httpTokens {found}. Set it to "
-        f"\"required\" (IMDSv2 only) with httpPutResponseHopLimit 1, so pods cannot use the node role's "
-        f"credentials through IMDSv1; pinning it explicitly keeps a CRD default change from weakening it.")
+        f'"required" (IMDSv2 only) with httpPutResponseHopLimit 1, so pods cannot use the node role\'s '
+        f"credentials through IMDSv1; pinning it explicitly keeps a CRD default change from weakening it."
+    )
 
 
 ec2nodeclass_imdsv2_required = ResourceValidationPolicy(
@@ -232,7 +274,8 @@ def _validate_node_group_imdsv2(args: ResourceValidationArgs, report_violation: 
         f"{describe(args.resource_type, args.name, props)} does not set enableIMDSv2 (pulumi-eks defaults it to "
         f"false) and passes no launchTemplate, so its nodes may answer IMDSv1 requests. Pass a launch_template "
         f"that requires IMDSv2 with hop limit 1 (enable_imd_sv2=True alone makes pulumi-eks build one with hop "
-        f"limit 2 and an unencrypted root volume).")
+        f"limit 2 and an unencrypted root volume)."
+    )
 
 
 managed_node_group_imdsv2 = ResourceValidationPolicy(
@@ -265,8 +308,10 @@ def _validate_ebs_encrypted(args: ResourceValidationArgs, report_violation: Repo
     if not mappings:
         # Karpenter's default mappings for AL2023/Bottlerocket/Windows are encrypted; a Custom AMI has none.
         if dig(props, "spec", "amiFamily") == "Custom":
-            report_violation(f"{subject} uses amiFamily Custom without blockDeviceMappings, so volumes follow the "
-                             f"AMI and may be unencrypted. Declare spec.blockDeviceMappings with ebs.encrypted: true.")
+            report_violation(
+                f"{subject} uses amiFamily Custom without blockDeviceMappings, so volumes follow the "
+                f"AMI and may be unencrypted. Declare spec.blockDeviceMappings with ebs.encrypted: true."
+            )
         return
     for index, mapping in enumerate(mappings if isinstance(mappings, list) else []):
         ebs = dig(mapping, "ebs")
@@ -276,8 +321,10 @@ def _validate_ebs_encrypted(args: ResourceValidationArgs, report_violation: Repo
         if encrypted is UNKNOWN or truthy_flag(encrypted):
             continue
         device = dig(mapping, "deviceName", default=f"#{index}")
-        report_violation(f"{subject}: block device {device} (spec.blockDeviceMappings[{index}]) is not encrypted. "
-                         f"Set ebs.encrypted: true (and ebs.kmsKeyID for a customer-managed key).")
+        report_violation(
+            f"{subject}: block device {device} (spec.blockDeviceMappings[{index}]) is not encrypted. "
+            f"Set ebs.encrypted: true (and ebs.kmsKeyID for a customer-managed key)."
+        )
 
 
 ebs_volumes_encrypted = ResourceValidationPolicy(
@@ -300,8 +347,10 @@ def _validate_queue_encrypted(args: ResourceValidationArgs, report_violation: Re
     sse, kms = props.get("sqsManagedSseEnabled"), props.get("kmsMasterKeyId")
     if sse is UNKNOWN or kms is UNKNOWN or truthy_flag(sse) or (isinstance(kms, str) and kms):
         return
-    report_violation(f"{describe(args.resource_type, args.name, props)} is not encrypted at rest. Set "
-                     f"sqs_managed_sse_enabled=True (SSE-SQS) or kms_master_key_id to a KMS key.")
+    report_violation(
+        f"{describe(args.resource_type, args.name, props)} is not encrypted at rest. Set "
+        f"sqs_managed_sse_enabled=True (SSE-SQS) or kms_master_key_id to a KMS key."
+    )
 
 
 sqs_queue_encrypted = ResourceValidationPolicy(
@@ -371,7 +420,9 @@ def _validate_queue_tls(args: StackValidationArgs, report_violation: ReportViola
             f"{describe(queue.resource_type, queue.name, props)} accepts requests over plain HTTP: neither its "
             f"policy nor an attached aws.sqs.QueuePolicy denies them. Add a statement "
             f"{{Effect: Deny, Principal: '*', Action: 'sqs:*', Resource: <queue ARN>, "
-            f"Condition: {{Bool: {{'aws:SecureTransport': 'false'}}}}}}.", queue.urn)
+            f"Condition: {{Bool: {{'aws:SecureTransport': 'false'}}}}}}.",
+            queue.urn,
+        )
 
 
 sqs_queue_tls_only = StackValidationPolicy(
@@ -384,7 +435,7 @@ sqs_queue_tls_only = StackValidationPolicy(
 )
 
 
-# -- (m) no wildcard IAM actions -----------------------------------------------------------------------------------------
+# -- (m) no wildcard IAM actions ---------------------------------------------------------------------------------------
 
 # "*", "*:*" or "<service>:*" - every action of a service. Partial wildcards ("ec2:Describe*") are allowed.
 _WILDCARD_ACTION = re.compile(r"^(\*|\*:\*|[a-z0-9-]+:\*)$", re.IGNORECASE)
@@ -414,8 +465,10 @@ def _documents(resource_type: str, props: dict[str, Any]) -> list[tuple[str, Any
         inline = props.get("inlinePolicies")
         if inline is UNKNOWN:
             return [("inlinePolicies", UNKNOWN)]
-        return [(f"inline policy {dig(p, 'name', default=i)!r}", dig(p, "policy"))
-                for i, p in enumerate(inline if isinstance(inline, list) else [])]
+        return [
+            (f"inline policy {dig(p, 'name', default=i)!r}", dig(p, "policy"))
+            for i, p in enumerate(inline if isinstance(inline, list) else [])
+        ]
     return []
 
 
@@ -428,13 +481,17 @@ def _validate_no_wildcards(args: ResourceValidationArgs, report_violation: Repor
         if document is UNKNOWN or raw is None:
             continue
         if document is None:
-            report_violation(f"{subject}: {where} is not a JSON policy document, so it cannot be checked for "
-                             f"wildcard actions. Build it with json.dumps(...) or aws.iam.get_policy_document.")
+            report_violation(
+                f"{subject}: {where} is not a JSON policy document, so it cannot be checked for "
+                f"wildcard actions. Build it with json.dumps(...) or aws.iam.get_policy_document."
+            )
             continue
-        for problem in wildcard_grants(document, allowed):
-            report_violation(f"{subject}: {where} {problem}. Grant the specific actions the workload needs "
-                             f"(as Karpenter's upstream policies do); wildcards let a compromised pod do "
-                             f"anything the service allows.")
+        for problem in wildcard_grants(cast(dict[str, Any], document), allowed):  # UNKNOWN and None skipped above
+            report_violation(
+                f"{subject}: {where} {problem}. Grant the specific actions the workload needs "
+                f"(as Karpenter's upstream policies do); wildcards let a compromised pod do "
+                f"anything the service allows."
+            )
 
 
 iam_no_wildcard_actions = ResourceValidationPolicy(
@@ -443,13 +500,17 @@ iam_no_wildcard_actions = ResourceValidationPolicy(
     validate=_validate_no_wildcards,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
-    config_schema=PolicyConfigSchema(properties={
-        "allowedWildcardActions": {
-            "type": "array", "default": [], "uniqueItems": True,
-            "items": {"type": "string", "pattern": "^[A-Za-z0-9-]+:\\*$"},
-            "description": "Service wildcards accepted anyway, e.g. [\"logs:*\"] (never \"*\").",
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "allowedWildcardActions": {
+                "type": "array",
+                "default": [],
+                "uniqueItems": True,
+                "items": {"type": "string", "pattern": "^[A-Za-z0-9-]+:\\*$"},
+                "description": 'Service wildcards accepted anyway, e.g. ["logs:*"] (never "*").',
+            },
+        }
+    ),
     tags=["security", "iam"],
 )
 
@@ -460,8 +521,10 @@ iam_no_wildcard_actions = ResourceValidationPolicy(
 # pulumi-eks builds for `enableIMDSv2` (IMDS hop limit 2, root volume without encryption or type; see
 # tools/remote_components.py). Both are checked here, on the AWS types, so the rules hold whoever builds them.
 
-_IMDS_FIX = ("set metadataOptions {httpTokens: required, httpPutResponseHopLimit: 1} so only the node itself, not "
-             "its pods, can read the node role's credentials from IMDS")
+_IMDS_FIX = (
+    "set metadataOptions {httpTokens: required, httpPutResponseHopLimit: 1} so only the node itself, not "
+    "its pods, can read the node role's credentials from IMDS"
+)
 
 
 def imds_problems(props: dict[str, Any], max_hop_limit: int = 1) -> list[str]:
@@ -480,8 +543,9 @@ def imds_problems(props: dict[str, Any], max_hop_limit: int = 1) -> list[str]:
     problems = []
     tokens = dig(options, "httpTokens")
     if tokens is not UNKNOWN and tokens != "required":
-        problems.append("metadataOptions.httpTokens " + ("is unset" if tokens is None else f"is {tokens!r}")
-                        + " (IMDSv1 allowed)")
+        problems.append(
+            "metadataOptions.httpTokens " + ("is unset" if tokens is None else f"is {tokens!r}") + " (IMDSv1 allowed)"
+        )
     hop = dig(options, "httpPutResponseHopLimit")
     if isinstance(hop, float) and hop.is_integer():
         hop = int(hop)  # the engine carries numbers as doubles
@@ -491,8 +555,11 @@ def imds_problems(props: dict[str, Any], max_hop_limit: int = 1) -> list[str]:
         except (TypeError, ValueError):
             too_far = True
         if too_far:
-            problems.append("metadataOptions.httpPutResponseHopLimit " + ("is unset" if hop is None else f"is {hop}")
-                            + f" (more than {max_hop_limit} lets pods reach IMDS)")
+            problems.append(
+                "metadataOptions.httpPutResponseHopLimit "
+                + ("is unset" if hop is None else f"is {hop}")
+                + f" (more than {max_hop_limit} lets pods reach IMDS)"
+            )
     return problems
 
 
@@ -518,15 +585,19 @@ def encryption_problems(props: dict[str, Any]) -> list[str]:
     if mappings is None:
         return []
     if not props.get("blockDeviceMappings"):
-        return ["declares no blockDeviceMappings, so the root volume follows the AMI snapshot (unencrypted unless "
-                "the account turned on EBS encryption by default)"]
+        return [
+            "declares no blockDeviceMappings, so the root volume follows the AMI snapshot (unencrypted unless "
+            "the account turned on EBS encryption by default)"
+        ]
     problems = []
     for device, ebs in mappings:
         encrypted = dig(ebs, "encrypted")
         if encrypted is UNKNOWN or truthy_flag(encrypted):
             continue
-        problems.append(f"block device {device} is not encrypted (ebs.encrypted is "
-                        f"{'unset' if encrypted is None else repr(encrypted)})")
+        problems.append(
+            f"block device {device} is not encrypted (ebs.encrypted is "
+            f"{'unset' if encrypted is None else repr(encrypted)})"
+        )
     return problems
 
 
@@ -545,12 +616,17 @@ launch_template_imdsv2 = ResourceValidationPolicy(
     validate=_validate_launch_template_imds,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(properties={
-        "maxHopLimit": {
-            "type": "integer", "default": 1, "minimum": 1, "maximum": 64,
-            "description": "Highest httpPutResponseHopLimit accepted (2 lets pods on the node network reach IMDS).",
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "maxHopLimit": {
+                "type": "integer",
+                "default": 1,
+                "minimum": 1,
+                "maximum": 64,
+                "description": "Highest httpPutResponseHopLimit accepted (2 lets pods on the node network reach IMDS).",
+            },
+        }
+    ),
     tags=["security", "ec2"],
 )
 
@@ -561,8 +637,10 @@ def _validate_launch_template_encrypted(args: ResourceValidationArgs, report_vio
     props = plain(args.props)
     problems = encryption_problems(props)
     if problems:
-        report_violation(f"{describe(args.resource_type, args.name, props)} {'; '.join(problems)}. Declare every "
-                         f"EBS block device (the root one is /dev/xvda on AL2023) with ebs.encrypted: true.")
+        report_violation(
+            f"{describe(args.resource_type, args.name, props)} {'; '.join(problems)}. Declare every "
+            f"EBS block device (the root one is /dev/xvda on AL2023) with ebs.encrypted: true."
+        )
 
 
 launch_template_volumes_encrypted = ResourceValidationPolicy(
@@ -583,10 +661,15 @@ def _validate_launch_template_gp3(args: ResourceValidationArgs, report_violation
         volume_type = dig(ebs, "volumeType")
         if volume_type is UNKNOWN or volume_type == "gp3":
             continue
-        found = "leaves volumeType unset (the AMI snapshot's type applies)" if volume_type is None else \
-            f"uses volumeType {volume_type!r}"
-        report_violation(f"{describe(args.resource_type, args.name, props)}: block device {device} {found}. Use "
-                         f"gp3: 3000 IOPS and 125 MB/s at any size, about 20% cheaper per GiB than gp2.")
+        found = (
+            "leaves volumeType unset (the AMI snapshot's type applies)"
+            if volume_type is None
+            else f"uses volumeType {volume_type!r}"
+        )
+        report_violation(
+            f"{describe(args.resource_type, args.name, props)}: block device {device} {found}. Use "
+            f"gp3: 3000 IOPS and 125 MB/s at any size, about 20% cheaper per GiB than gp2."
+        )
 
 
 # Advisory: a volume type is a cost and performance choice, not an exposure (io2 for a database node is fine).
@@ -621,39 +704,51 @@ def _validate_node_group_template(args: StackValidationArgs, report_violation: R
             report_violation(
                 f"{subject} has no launch template, so its nodes get EKS's default IMDS and volume settings, which "
                 f"this stack cannot check. Launch it from an aws.ec2.LaunchTemplate that requires IMDSv2 with hop "
-                f"limit 1 and encrypts every EBS volume.", group.urn)
+                f"limit 1 and encrypts every EBS volume.",
+                group.urn,
+            )
             continue
         templates = _launch_templates_of(group)
         if not templates:
             report_violation(
                 f"{subject} uses a launch template that is not part of this stack, so its IMDS and volume settings "
                 f"cannot be checked. Manage the template in the stack (or set this policy to advisory for "
-                f"externally managed templates).", group.urn)
+                f"externally managed templates).",
+                group.urn,
+            )
             continue
         for template in templates:
             template_props = plain(template.props)
             problems = imds_problems(template_props, max_hop) + encryption_problems(template_props)
             if problems:
                 report_violation(
-                    f"{subject} launches its nodes from {describe(template.resource_type, template.name, template_props)}, "
+                    f"{subject} launches its nodes from "
+                    f"{describe(template.resource_type, template.name, template_props)}, "
                     f"which {'; '.join(problems)}. Fix the template: {_IMDS_FIX}, and set ebs.encrypted: true on "
-                    f"every block device.", group.urn)
+                    f"every block device.",
+                    group.urn,
+                )
 
 
 node_group_secure_launch_template = StackValidationPolicy(
     name="node-group-secure-launch-template",
     description="EKS managed node groups launch from a launch template in the stack that requires IMDSv2 (hop "
-                "limit 1) and encrypts every EBS volume.",
+    "limit 1) and encrypts every EBS volume.",
     validate=_validate_node_group_template,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(properties={
-        "maxHopLimit": {
-            "type": "integer", "default": 1, "minimum": 1, "maximum": 64,
-            "description": "Highest httpPutResponseHopLimit accepted on the template (keep equal to "
-                           "launch-template-imdsv2's).",
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "maxHopLimit": {
+                "type": "integer",
+                "default": 1,
+                "minimum": 1,
+                "maximum": 64,
+                "description": "Highest httpPutResponseHopLimit accepted on the template (keep equal to "
+                "launch-template-imdsv2's).",
+            },
+        }
+    ),
     tags=["security", "eks", "ec2"],
 )
 

@@ -16,9 +16,10 @@ below and the types they reach.
         --upstream awsx=/tmp/awsx-schema.json                            # also trim real schemas
 
 `--upstream NAME=PATH` trims a real upstream schema.json (from `git show <commit>:<path>` of a snapshot)
-to the same resources into `NAME.upstream.json.gz`; tests/test_provider_schemas.py compares the two, which
+to the same resources into `NAME.upstream.json.gz`; tests/program/test_provider_schemas.py compares the two, which
 is how the derivation itself is checked against real schema files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ import ast
 import base64
 import gzip
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata, util
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, unquote
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,18 +46,42 @@ OUT_DIR = REPO_ROOT / "tests" / "data" / "provider-schemas"
 # gateways, launch templates, node groups, OIDC providers, log groups ...) is covered, not just the
 # resources the program itself declares today.
 PROVIDERS: dict[str, dict[str, Any]] = {
-    "aws": {"package": "pulumi_aws", "dist": "pulumi-aws",
-            "modules": ["ec2", "eks", "iam", "kms", "sqs", "cloudwatch", "autoscaling", "cloudformation"],
-            "resources": None, "aws_style_tokens": True},
-    "kubernetes": {"package": "pulumi_kubernetes", "dist": "pulumi-kubernetes",
-                   # The Helm release the program installs, plus what pulumi-eks may create in-cluster.
-                   "modules": ["helm/v3", "core/v1", "storage/v1"],
-                   "resources": {"kubernetes:helm.sh/v3:Release", "kubernetes:core/v1:ConfigMap",
-                                 "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Secret",
-                                 "kubernetes:core/v1:ServiceAccount", "kubernetes:storage.k8s.io/v1:StorageClass"},
-                   "aws_style_tokens": False},
-    "eks": {"package": "pulumi_eks", "dist": "pulumi-eks", "modules": [""], "resources": None, "aws_style_tokens": False},
-    "awsx": {"package": "pulumi_awsx", "dist": "pulumi-awsx", "modules": ["ec2"], "resources": None, "aws_style_tokens": False},
+    "aws": {
+        "package": "pulumi_aws",
+        "dist": "pulumi-aws",
+        "modules": ["ec2", "eks", "iam", "kms", "sqs", "cloudwatch", "autoscaling", "cloudformation"],
+        "resources": None,
+        "aws_style_tokens": True,
+    },
+    "kubernetes": {
+        "package": "pulumi_kubernetes",
+        "dist": "pulumi-kubernetes",
+        # The Helm release the program installs, plus what pulumi-eks may create in-cluster.
+        "modules": ["helm/v3", "core/v1", "storage/v1"],
+        "resources": {
+            "kubernetes:helm.sh/v3:Release",
+            "kubernetes:core/v1:ConfigMap",
+            "kubernetes:core/v1:Namespace",
+            "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:ServiceAccount",
+            "kubernetes:storage.k8s.io/v1:StorageClass",
+        },
+        "aws_style_tokens": False,
+    },
+    "eks": {
+        "package": "pulumi_eks",
+        "dist": "pulumi-eks",
+        "modules": [""],
+        "resources": None,
+        "aws_style_tokens": False,
+    },
+    "awsx": {
+        "package": "pulumi_awsx",
+        "dist": "pulumi-awsx",
+        "modules": ["ec2"],
+        "resources": None,
+        "aws_style_tokens": False,
+    },
 }
 PACKAGE_TO_SCHEMA = {spec["package"]: name for name, spec in PROVIDERS.items()}
 
@@ -64,33 +90,47 @@ PACKAGE_TO_SCHEMA = {spec["package"]: name for name, spec in PROVIDERS.items()}
 # checks the installed files it reads against that distribution's RECORD, so the derivation is from the
 # pristine wheel.
 UPSTREAM: dict[str, dict[str, Any]] = {
-    "aws": {"repository": "https://github.com/pulumi/pulumi-aws",
-            "schema_path": "provider/cmd/pulumi-resource-aws/schema.json",
-            "wheel_sha256": "bffc7fb6ce352e9019302498571799a771f7a84234b19ff8b1710a6250b31024",
-            "why_not_upstream": "the repository snapshot (731,586,560 bytes) exceeds the 500 MiB fetch limit, and "
-                                "schema.json is far over the 4 MiB per-file limit; no PyPI/npm package ships it"},
-    "kubernetes": {"repository": "https://github.com/pulumi/pulumi-kubernetes",
-                   "schema_path": "provider/cmd/pulumi-resource-kubernetes/schema.json",
-                   "wheel_sha256": "94c94b6ce3facd2693b7f8e73adb589c38a8157da3289009db8e892b14ee68cb",
-                   "why_not_upstream": "the snapshot (HEAD 94977969d, v4.32.0-27) has no v4.34.2 tag, and its "
-                                       "schema.json blob is absent (over the 4 MiB per-file limit); neither the "
-                                       "PyPI wheel nor the npm package @pulumi/kubernetes@4.34.2 ships it"},
-    "eks": {"repository": "https://github.com/pulumi/pulumi-eks",
-            "schema_path": "provider/cmd/pulumi-resource-eks/schema.json",
-            "wheel_sha256": "bb665457562dd14a0fe13feb451556c821d0b92616bbb61c099772b4c305ce9b",
-            "why_not_upstream": "the snapshot's newest tag is v4.3.0 (HEAD 7bf0c1b1, v4.3.0-9); no v4.4.0 tag; "
-                                "npm's @pulumi/eks stops at 4.3.0 and ships no schema",
-            "cross_check": {"commit": "7bf0c1b179932ce51cb02dfc4f9bd0d7550cb0cd", "describe": "v4.3.0-9-g7bf0c1b1",
-                            "sha256": "339e9f1fa804acbc90b363b9cb02d7eb827607ecf705538d2096d470118d3693",
-                            "bytes": 204833}},
-    "awsx": {"repository": "https://github.com/pulumi/pulumi-awsx",
-             "schema_path": "provider/cmd/pulumi-resource-awsx/schema.json",
-             "wheel_sha256": "3676465423dd30a517f0dd93ae2ba121db9168d6f13e23a4899ad30cc58b6eff",
-             "why_not_upstream": "the snapshot's newest tag is v3.8.0 (HEAD e60adf3c, v3.8.0-16); no v3.11.0 tag; "
-                                 "npm's @pulumi/awsx stops at 3.9.0 and ships no schema",
-             "cross_check": {"commit": "e60adf3cf01f3ac03cc6bc846cdd0df320afed23", "describe": "v3.8.0-16-ge60adf3c",
-                             "sha256": "57da4e3d24ce86dd40f29160da413b851edba4a9a5fbd0aacd6c245a73ba48e7",
-                             "bytes": 482657}},
+    "aws": {
+        "repository": "https://github.com/pulumi/pulumi-aws",
+        "schema_path": "provider/cmd/pulumi-resource-aws/schema.json",
+        "wheel_sha256": "bffc7fb6ce352e9019302498571799a771f7a84234b19ff8b1710a6250b31024",
+        "why_not_upstream": "the repository snapshot (731,586,560 bytes) exceeds the 500 MiB fetch limit, and "
+        "schema.json is far over the 4 MiB per-file limit; no PyPI/npm package ships it",
+    },
+    "kubernetes": {
+        "repository": "https://github.com/pulumi/pulumi-kubernetes",
+        "schema_path": "provider/cmd/pulumi-resource-kubernetes/schema.json",
+        "wheel_sha256": "94c94b6ce3facd2693b7f8e73adb589c38a8157da3289009db8e892b14ee68cb",
+        "why_not_upstream": "the snapshot (HEAD 94977969d, v4.32.0-27) has no v4.34.2 tag, and its "
+        "schema.json blob is absent (over the 4 MiB per-file limit); neither the "
+        "PyPI wheel nor the npm package @pulumi/kubernetes@4.34.2 ships it",
+    },
+    "eks": {
+        "repository": "https://github.com/pulumi/pulumi-eks",
+        "schema_path": "provider/cmd/pulumi-resource-eks/schema.json",
+        "wheel_sha256": "bb665457562dd14a0fe13feb451556c821d0b92616bbb61c099772b4c305ce9b",
+        "why_not_upstream": "the snapshot's newest tag is v4.3.0 (HEAD 7bf0c1b1, v4.3.0-9); no v4.4.0 tag; "
+        "npm's @pulumi/eks stops at 4.3.0 and ships no schema",
+        "cross_check": {
+            "commit": "7bf0c1b179932ce51cb02dfc4f9bd0d7550cb0cd",
+            "describe": "v4.3.0-9-g7bf0c1b1",
+            "sha256": "339e9f1fa804acbc90b363b9cb02d7eb827607ecf705538d2096d470118d3693",
+            "bytes": 204833,
+        },
+    },
+    "awsx": {
+        "repository": "https://github.com/pulumi/pulumi-awsx",
+        "schema_path": "provider/cmd/pulumi-resource-awsx/schema.json",
+        "wheel_sha256": "3676465423dd30a517f0dd93ae2ba121db9168d6f13e23a4899ad30cc58b6eff",
+        "why_not_upstream": "the snapshot's newest tag is v3.8.0 (HEAD e60adf3c, v3.8.0-16); no v3.11.0 tag; "
+        "npm's @pulumi/awsx stops at 3.9.0 and ships no schema",
+        "cross_check": {
+            "commit": "e60adf3cf01f3ac03cc6bc846cdd0df320afed23",
+            "describe": "v3.8.0-16-ge60adf3c",
+            "sha256": "57da4e3d24ce86dd40f29160da413b851edba4a9a5fbd0aacd6c245a73ba48e7",
+            "bytes": 482657,
+        },
+    },
 }
 
 
@@ -98,16 +138,25 @@ def source_block(name: str, version: str) -> dict[str, Any]:
     """Provenance written into each derived file (the tests print it in failure messages)."""
     upstream = UPSTREAM[name]
     dist = PROVIDERS[name]["dist"]
-    block = {"repository": upstream["repository"], "tag": f"v{version}", "commit": None,
-             "schema_path": upstream["schema_path"], "schema_obtained": False,
-             "why_not_upstream": upstream["why_not_upstream"],
-             "obtained": f"derived from the pinned Python SDK {dist}=={version} (PyPI wheel sha256 "
-                         f"{upstream['wheel_sha256']}), generated by Pulumi codegen from that tag's schema.json",
-             "sdk": {"distribution": dist, "version": version, "wheel_sha256": upstream["wheel_sha256"]}}
+    block = {
+        "repository": upstream["repository"],
+        "tag": f"v{version}",
+        "commit": None,
+        "schema_path": upstream["schema_path"],
+        "schema_obtained": False,
+        "why_not_upstream": upstream["why_not_upstream"],
+        "obtained": f"derived from the pinned Python SDK {dist}=={version} (PyPI wheel sha256 "
+        f"{upstream['wheel_sha256']}), generated by Pulumi codegen from that tag's schema.json",
+        "sdk": {"distribution": dist, "version": version, "wheel_sha256": upstream["wheel_sha256"]},
+    }
     if "cross_check" in upstream:
-        block["cross_check"] = {"upstream_file": f"{name}.upstream.json.gz", "path": upstream["schema_path"],
-                                **upstream["cross_check"]}
+        block["cross_check"] = {
+            "upstream_file": f"{name}.upstream.json.gz",
+            "path": upstream["schema_path"],
+            **upstream["cross_check"],
+        }
     return block
+
 
 PRIMITIVES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 
@@ -163,7 +212,7 @@ class SdkIndex:
             spec = util.find_spec(package)
             if spec is None or not spec.submodule_search_locations:
                 raise SystemExit(f"{package} is not installed; install requirements.txt first")
-            self.roots[package] = Path(list(spec.submodule_search_locations)[0])
+            self.roots[package] = Path(next(iter(spec.submodule_search_locations)))
             dist = PROVIDERS[PACKAGE_TO_SCHEMA[package]]["dist"]
             self.versions[package] = metadata.version(dist)
         return self.roots[package]
@@ -249,11 +298,19 @@ class SdkIndex:
         name = info.name.removesuffix("Args")
         package = info.module.split(".")[0]
         schema = self.schema_of(package)
-        sample = next((c.token for c in self.module(info.module).values()
-                       if c.kind == "resource" and c.token and not c.token.startswith("pulumi:")), None)
+        sample = next(
+            (
+                c.token
+                for c in self.module(info.module).values()
+                if c.kind == "resource" and c.token and not c.token.startswith("pulumi:")
+            ),
+            None,
+        )
         if sample is None and info.module == package:
             # The root module declares only the provider; its types live in module "index".
-            return f"{schema}:index/{name}:{name}" if PROVIDERS[schema]["aws_style_tokens"] else f"{schema}:index:{name}"
+            return (
+                f"{schema}:index/{name}:{name}" if PROVIDERS[schema]["aws_style_tokens"] else f"{schema}:index:{name}"
+            )
         if sample is None:
             raise KeyError(f"no resource in {info.module} to learn its token module from")
         module = sample.split(":")[1]
@@ -287,9 +344,12 @@ class SdkIndex:
             if head == "Mapping":
                 return {"type": "object", "additionalProperties": self.annotation(origin, args[1])}
             if head == "Literal":
-                values = [a.value for a in args]
-                return {"type": "string", "const": values[0]} if len(values) == 1 else \
-                    {"type": "string", "enum": [{"value": v} for v in values]}
+                values = [cast(ast.Constant, a).value for a in args]
+                return (
+                    {"type": "string", "const": values[0]}
+                    if len(values) == 1
+                    else {"type": "string", "enum": [{"value": v} for v in values]}
+                )
             if head == "Union":
                 options = [self.annotation(origin, a) for a in args]
                 if [o.get("$ref") for o in options] == ["pulumi.json#/Asset", "pulumi.json#/Archive"]:
@@ -311,7 +371,7 @@ class SdkIndex:
         defaults = init.args.kw_defaults
         properties: dict[str, Any] = {}
         required: list[str] = []
-        for param, default in zip(params, defaults):
+        for param, default in zip(params, defaults, strict=True):
             if param.annotation is None:
                 continue
             wire = names.get(param.arg, param.arg)
@@ -327,12 +387,16 @@ class SdkIndex:
 
     def enum_spec(self, info: ClassInfo) -> dict[str, Any]:
         base_names = [_dotted(b) or "" for b in info.node.bases]
-        kind = next((PRIMITIVES[b.rsplit(".", 1)[-1]] for b in base_names if b.rsplit(".", 1)[-1] in PRIMITIVES),
-                    "string")
+        kind = next(
+            (PRIMITIVES[b.rsplit(".", 1)[-1]] for b in base_names if b.rsplit(".", 1)[-1] in PRIMITIVES), "string"
+        )
         values = []
         for stmt in info.node.body:
-            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) \
-                    and isinstance(stmt.targets[0], ast.Name):
+            if (
+                isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.Constant)
+                and isinstance(stmt.targets[0], ast.Name)
+            ):
                 values.append({"name": stmt.targets[0].id, "value": stmt.value.value})
         return {"type": kind, "enum": values}
 
@@ -376,7 +440,7 @@ def _dotted(node: ast.expr) -> str | None:
 def _split_classes(text: str) -> tuple[str, list[str]]:
     """(the code before the first top-level class, one text chunk per top-level class with its decorators)."""
     lines = text.splitlines(keepends=True)
-    starts = []
+    starts: list[int] = []
     for number, line in enumerate(lines):
         if line.startswith("class ") and not (starts and starts[-1] == number):
             start = number
@@ -386,7 +450,14 @@ def _split_classes(text: str) -> tuple[str, list[str]]:
     if not starts:
         return text, []
     bounds = starts + [len(lines)]
-    return "".join(lines[:starts[0]]), ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:])]
+    return "".join(lines[: starts[0]]), ["".join(lines[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
+def _group1(match: re.Match[str] | None, text: str) -> str:
+    """Group 1 of a match the generated SDK's layout guarantees."""
+    if match is None:
+        raise ValueError(f"unexpected generated SDK source: {text!r}")
+    return match.group(1)
 
 
 _HEADER = re.compile(r"^((?:@.*\n)*)class (\w+)(?:\(([^)]*)\))?:", re.M)
@@ -397,11 +468,12 @@ def _classify(chunk: str, module: str, path: Path, aliases: dict[str, str]) -> C
     if header is None:
         return None
     decorator_text, name, base_text = header.group(1), header.group(2), header.group(3) or ""
-    decorators = {re.match(r"@([\w.]+)", line).group(1): line for line in decorator_text.splitlines()}
+    decorators = {_group1(re.match(r"@([\w.]+)", line), line): line for line in decorator_text.splitlines()}
     bases = [b.strip() for b in base_text.split(",") if b.strip()]
     token = None
     if "pulumi.type_token" in decorators:
-        token = re.search(r"type_token\(\s*[\"']([^\"']+)", decorators["pulumi.type_token"]).group(1)
+        decorator = decorators["pulumi.type_token"]
+        token = _group1(re.search(r"type_token\(\s*[\"']([^\"']+)", decorator), decorator)
     if any(b.endswith("Enum") for b in bases):
         kind = "enum"
     elif any(b in ("pulumi.CustomResource", "pulumi.ComponentResource", "pulumi.ProviderResource") for b in bases):
@@ -410,8 +482,9 @@ def _classify(chunk: str, module: str, path: Path, aliases: dict[str, str]) -> C
         kind = "input" if path.name == "_inputs.py" else "args"
     else:
         kind = "other"
-    return ClassInfo(module=module, name=name, source=chunk, file=path, kind=kind, token=token, aliases=aliases,
-                     bases=bases)
+    return ClassInfo(
+        module=module, name=name, source=chunk, file=path, kind=kind, token=token, aliases=aliases, bases=bases
+    )
 
 
 def _getter_names(node: ast.ClassDef) -> dict[str, str]:
@@ -424,7 +497,7 @@ def _getter_names(node: ast.ClassDef) -> dict[str, str]:
             if isinstance(decorator, ast.Call) and _dotted(decorator.func) == "pulumi.getter":
                 for keyword in decorator.keywords:
                     if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
-                        names[stmt.name] = keyword.value.value
+                        names[stmt.name] = str(keyword.value.value)
     return names
 
 
@@ -457,9 +530,13 @@ def derive(index: SdkIndex | None = None) -> dict[str, dict[str, Any]]:
                     provider_spec = entry
                 else:
                     resources[info.token] = entry
-        documents[name] = {"name": name, "version": index.versions[package], "provider": provider_spec,
-                           "source": source_block(name, index.versions[package]),
-                           "resources": dict(sorted(resources.items()))}
+        documents[name] = {
+            "name": name,
+            "version": index.versions[package],
+            "provider": provider_spec,
+            "source": source_block(name, index.versions[package]),
+            "resources": dict(sorted(resources.items())),
+        }
     index.drain()
     for name, document in documents.items():
         document["types"] = dict(sorted(index.types[name].items()))
@@ -480,17 +557,41 @@ def trim_upstream(schema: dict[str, Any], keep: set[str]) -> dict[str, Any]:
                 reached[token] = types[token]
                 queue.append(types[token])
     strip = lambda spec: _strip_docs(spec)  # noqa: E731
-    return {"name": schema.get("name"), "version": schema.get("version"),
-            "provider": strip({k: v for k, v in schema.get("provider", {}).items()
-                               if k in ("inputProperties", "requiredInputs")}),
-            "resources": {t: strip({k: v for k, v in schema["resources"][t].items()
-                                    if k in ("inputProperties", "requiredInputs", "isComponent")})
-                          for t in sorted(keep) if t in schema["resources"]},
-            "types": {t: strip(reached[t]) for t in sorted(reached)}}
+    return {
+        "name": schema.get("name"),
+        "version": schema.get("version"),
+        "provider": strip(
+            {k: v for k, v in schema.get("provider", {}).items() if k in ("inputProperties", "requiredInputs")}
+        ),
+        "resources": {
+            t: strip(
+                {
+                    k: v
+                    for k, v in schema["resources"][t].items()
+                    if k in ("inputProperties", "requiredInputs", "isComponent")
+                }
+            )
+            for t in sorted(keep)
+            if t in schema["resources"]
+        },
+        "types": {t: strip(reached[t]) for t in sorted(reached)},
+    }
 
 
-DOC_KEYS = ("description", "deprecationMessage", "language", "willReplaceOnChanges", "replaceOnChanges",
-            "default", "defaultInfo", "secret", "plain", "isOverlay", "properties", "required")
+DOC_KEYS = (
+    "description",
+    "deprecationMessage",
+    "language",
+    "willReplaceOnChanges",
+    "replaceOnChanges",
+    "default",
+    "defaultInfo",
+    "secret",
+    "plain",
+    "isOverlay",
+    "properties",
+    "required",
+)
 
 
 def _shape(spec: dict[str, Any]) -> Any:
@@ -528,8 +629,10 @@ def _compare_spec(token: str, ours: dict[str, Any], theirs: dict[str, Any]) -> l
     mine = ours.get("inputProperties", ours.get("properties", {}))
     other = theirs.get("inputProperties", theirs.get("properties", {}))
     if set(mine) != set(other):
-        differences.append(f"{token}: properties only derived {sorted(set(mine) - set(other))}, "
-                           f"only upstream {sorted(set(other) - set(mine))}")
+        differences.append(
+            f"{token}: properties only derived {sorted(set(mine) - set(other))}, "
+            f"only upstream {sorted(set(other) - set(mine))}"
+        )
     required = set(ours.get("requiredInputs", ours.get("required", [])))
     required_upstream = set(theirs.get("requiredInputs", theirs.get("required", [])))
     if required != required_upstream:
@@ -549,8 +652,11 @@ def _strip_docs(value: Any, names: bool = False) -> Any:
     if isinstance(value, dict):
         if names:
             return {k: _strip_docs(v) for k, v in value.items()}
-        return {k: _strip_docs(v, names=k in ("inputProperties", "properties")) for k, v in value.items()
-                if k not in DOC_KEYS or (k in ("properties", "required") and value.get("type") == "object")}
+        return {
+            k: _strip_docs(v, names=k in ("inputProperties", "properties"))
+            for k, v in value.items()
+            if k not in DOC_KEYS or (k in ("properties", "required") and value.get("type") == "object")
+        }
     if isinstance(value, list):
         return [_strip_docs(v) for v in value]
     return value
@@ -568,8 +674,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--check", action="store_true", help="fail if the committed files differ")
-    parser.add_argument("--upstream", action="append", default=[], metavar="NAME=PATH",
-                        help="also trim a real upstream schema.json of provider NAME")
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also trim a real upstream schema.json of provider NAME",
+    )
     options = parser.parse_args(argv)
     pins = pinned_versions()
     index = SdkIndex()
@@ -587,23 +698,33 @@ def main(argv: list[str] | None = None) -> int:
                 stale.append(target.name)
             continue
         write_gz(target, document)
-        print(f"{target.name}: {len(document['resources'])} resources, "
-              f"{len(document['types'])} types, {len(raw)} bytes raw, {target.stat().st_size} gzipped, "
-              f"sha256(raw)={hashlib.sha256(raw).hexdigest()}")
+        print(
+            f"{target.name}: {len(document['resources'])} resources, "
+            f"{len(document['types'])} types, {len(raw)} bytes raw, {target.stat().st_size} gzipped, "
+            f"sha256(raw)={hashlib.sha256(raw).hexdigest()}"
+        )
     for item in options.upstream:
         name, _, source = item.partition("=")
         original = Path(source).read_bytes()
         recorded = UPSTREAM[name].get("cross_check", {})
         if hashlib.sha256(original).hexdigest() != recorded.get("sha256"):
-            raise SystemExit(f"{source} is not the recorded {name} schema.json (commit {recorded.get('commit')}); "
-                             "update UPSTREAM after checking the new file")
+            raise SystemExit(
+                f"{source} is not the recorded {name} schema.json (commit {recorded.get('commit')}); "
+                "update UPSTREAM after checking the new file"
+            )
         trimmed = trim_upstream(json.loads(original), set(documents[name]["resources"]))
-        trimmed["source"] = {"repository": UPSTREAM[name]["repository"], "path": UPSTREAM[name]["schema_path"],
-                             "obtained": "git show <commit>:<path> in a snapshot of the repository", **recorded}
+        trimmed["source"] = {
+            "repository": UPSTREAM[name]["repository"],
+            "path": UPSTREAM[name]["schema_path"],
+            "obtained": "git show <commit>:<path> in a snapshot of the repository",
+            **recorded,
+        }
         target = options.out / f"{name}.upstream.json.gz"
         raw = write_gz(target, trimmed)
-        print(f"{target.name}: from {source} ({len(original)} bytes, "
-              f"sha256 {hashlib.sha256(original).hexdigest()}) -> {len(raw)} bytes raw, {target.stat().st_size} gzipped")
+        print(
+            f"{target.name}: from {source} ({len(original)} bytes, "
+            f"sha256 {hashlib.sha256(original).hexdigest()}) -> {len(raw)} bytes raw, {target.stat().st_size} gzipped"
+        )
     if index.unsupported:
         print("annotations kept as pulumi.json#/Any:", *index.unsupported, sep="\n  ")
     if stale:

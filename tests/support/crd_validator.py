@@ -26,6 +26,7 @@ A rule that cannot be compiled, or that calls a function this module does not im
 evaluation fails *because of the object* (``int('x')``, a missing key) is a violation, because the
 API server rejects the object in that case too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -46,13 +47,13 @@ import yaml
 from celpy.evaluation import CELEvalError
 
 __all__ = [
+    "KUBERNETES_CEL_FUNCTIONS",
     "CelRuleError",
     "CompiledRule",
     "CrdValidator",
     "RuleCounts",
     "compile_rule",
     "is_transition_rule",
-    "KUBERNETES_CEL_FUNCTIONS",
 ]
 
 ROOT_PATH = "<root>"
@@ -70,9 +71,7 @@ _DNS1123_SUBDOMAIN_MESSAGE = (
 _GO_DECIMAL_INT = re.compile(r"^[+-]?[0-9]+$")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # strfmt "date-time" accepts RFC 3339 and a few ISO 8601 reduced-precision/local-time layouts.
-_DATE_TIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
-)
+_DATE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
 
 
 class CelRuleError(Exception):
@@ -218,9 +217,7 @@ KUBERNETES_CEL_FUNCTIONS: dict[str, Any] = {
 _CEL_MACROS = frozenset({"has", "all", "exists", "exists_one", "map", "filter"})
 _KNOWN_FUNCTIONS = frozenset(celpy.base_functions) | frozenset(KUBERNETES_CEL_FUNCTIONS) | _CEL_MACROS
 # Type identifiers CEL lets a rule name directly, e.g. ``type(self) == string``.
-_TYPE_IDENTIFIERS = frozenset(
-    {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"}
-)
+_TYPE_IDENTIFIERS = frozenset({"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"})
 _RULE_VARIABLES = frozenset({"self", "oldSelf"})
 
 _ENVIRONMENT = celpy.Environment()
@@ -256,7 +253,7 @@ def is_transition_rule(rule: str) -> bool:
     """True when the rule reads ``oldSelf``, i.e. it only means something on update."""
     try:
         ast = _ENVIRONMENT.compile(rule)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the rule text
+    except Exception as exc:
         raise CelRuleError(f"cannot parse CEL rule {rule!r}: {exc}") from exc
     return "oldSelf" in _identifiers(ast)[1]
 
@@ -264,7 +261,7 @@ def is_transition_rule(rule: str) -> bool:
 def _compile_expression(text: str, what: str) -> Any:
     try:
         ast = _ENVIRONMENT.compile(text)
-    except Exception as exc:  # noqa: BLE001 - any parser failure must be loud
+    except Exception as exc:
         raise CelRuleError(f"cannot parse CEL {what} {text!r}: {exc}") from exc
     functions, variables, bound = _identifiers(ast)
     unknown_functions = sorted(functions - _KNOWN_FUNCTIONS)
@@ -493,7 +490,7 @@ def _json_equal(a: Any, b: Any) -> bool:
     if _json_type(a) != _json_type(b):
         return False
     if isinstance(a, list):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
     return a == b
@@ -716,8 +713,27 @@ def _validate_node(value: Any, node: _SchemaNode, path: str, out: list[_Violatio
 # ---------------------------------------------------------------------------------------------
 
 _CEL_RESERVED = frozenset(
-    "true false null in as break const continue else for function if import let loop package "
-    "namespace return var".split()
+    [
+        "true",
+        "false",
+        "null",
+        "in",
+        "as",
+        "break",
+        "const",
+        "continue",
+        "else",
+        "for",
+        "function",
+        "if",
+        "import",
+        "let",
+        "loop",
+        "package",
+        "namespace",
+        "return",
+        "var",
+    ]
 )
 _CEL_ESCAPABLE = re.compile(r"^[a-zA-Z_.\-/][a-zA-Z0-9_.\-/]*$")
 
@@ -729,10 +745,7 @@ def _escape_property(name: str) -> str | None:
     if not _CEL_ESCAPABLE.match(name):
         return None
     return (
-        name.replace("__", "__underscores__")
-        .replace(".", "__dot__")
-        .replace("-", "__dash__")
-        .replace("/", "__slash__")
+        name.replace("__", "__underscores__").replace(".", "__dot__").replace("-", "__dash__").replace("/", "__slash__")
     )
 
 
@@ -754,7 +767,7 @@ def _to_cel(value: Any, node: _SchemaNode | None) -> Any:
         if node is not None and node.raw.get("format") == "date-time" and _is_date_time(value):
             try:
                 return celtypes.TimestampType(value)
-            except Exception:  # noqa: BLE001 - a layout cel-python cannot parse stays a string
+            except Exception:
                 return celtypes.StringType(value)
         return celtypes.StringType(value)
     if isinstance(value, list):
@@ -909,7 +922,8 @@ class CrdValidator:
         if not isinstance(obj, Mapping):
             return [_Violation("", f"must be an object, got {_json_type(obj)}")]
         out: list[_Violation] = []
-        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        api_version: Any = obj.get("apiVersion")
+        kind: Any = obj.get("kind")
         for name, present in (("apiVersion", api_version), ("kind", kind)):
             if present is None:
                 out.append(_Violation(name, "Required value"))

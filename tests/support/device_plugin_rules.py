@@ -2,7 +2,7 @@
 
 Written from the plugin's own Go sources as summarised in the research notes (nvidia.md section 1.3:
 ``api/config/v1/{config,flags,sharing,replicas,resources}.go``, ``internal/plugin/mps.go``,
-``cmd/mps-control-daemon/mps/device.go``), NOT from ``components/nvidia_config.py``, so that tests
+``cmd/mps-control-daemon/mps/device.go``), NOT from ``components/gpu/nvidia_config.py``, so that tests
 can check the builders against rules they did not write.
 
 Where this is stricter than the plugin, on purpose:
@@ -16,6 +16,7 @@ Where this is stricter than the plugin, on purpose:
 Messages quote the Go error text where the notes record it ("unknown version",
 "no resources specified", "number of replicas must be >= 2").
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,13 @@ FLAG_BOOL_KEYS = {"failOnInitError", "gdrcopyEnabled", "gdsEnabled", "mofedEnabl
 FLAG_STR_KEYS = {"migStrategy", "mpsRoot", "nvidiaDriverRoot", "nvidiaDevRoot", "deviceDiscoveryStrategy"}
 FLAG_KEYS = FLAG_BOOL_KEYS | FLAG_STR_KEYS | {"plugin", "gfd"}
 PLUGIN_FLAG_KEYS = {
-    "passDeviceSpecs", "deviceListStrategy", "deviceIDStrategy", "cdiAnnotationPrefix",
-    "nvidiaCTKPath", "containerDriverRoot", "sharedDevicesAllocationPolicy",
+    "passDeviceSpecs",
+    "deviceListStrategy",
+    "deviceIDStrategy",
+    "cdiAnnotationPrefix",
+    "nvidiaCTKPath",
+    "containerDriverRoot",
+    "sharedDevicesAllocationPolicy",
 }
 GFD_FLAG_KEYS = {"oneshot", "noTimestamp", "sleepInterval", "outputFile", "machineTypeFile"}
 RESOURCES_KEYS = {"gpus", "mig"}
@@ -84,8 +90,10 @@ def resource_name_errors(name: Any, where: str) -> list[str]:
     full = normalize_resource_name(name)
     errors = []
     if len(full) > MAX_RESOURCE_NAME_LENGTH:
-        errors.append(f"{where}: fully-qualified resource name must be {MAX_RESOURCE_NAME_LENGTH} characters or less: {full}")
-    part = full[len(RESOURCE_PREFIX):]
+        errors.append(
+            f"{where}: fully-qualified resource name must be {MAX_RESOURCE_NAME_LENGTH} characters or less: {full}"
+        )
+    part = full[len(RESOURCE_PREFIX) :]
     if not _QUALIFIED_NAME_PART.match(part):
         errors.append(f"{where}: invalid resource name {full!r} (name part must be alphanumeric, '-', '_' or '.')")
     return errors
@@ -94,7 +102,11 @@ def resource_name_errors(name: Any, where: str) -> list[str]:
 def _devices_errors(devices: Any, where: str) -> list[str]:
     """``devices``: "all", a positive count, or a list of GPU indices, "N:M" MIG indices or UUIDs."""
     if isinstance(devices, str):
-        return [] if devices == "all" else [f"{where}: devices set as {devices!r} but the only valid string input is 'all'"]
+        return (
+            []
+            if devices == "all"
+            else [f"{where}: devices set as {devices!r} but the only valid string input is 'all'"]
+        )
     if _is_int(devices):
         return [] if devices > 0 else [f"{where}: devices count must be > 0, got {devices}"]
     if isinstance(devices, list):
@@ -106,7 +118,9 @@ def _devices_errors(devices: Any, where: str) -> list[str]:
                 continue
             if isinstance(dev, str) and (_GPU_INDEX.match(dev) or _MIG_INDEX.match(dev) or _UUID.match(dev)):
                 continue
-            errors.append(f"{where}[{i}]: unsupported device {dev!r} (expected a GPU index, 'N:M' MIG index or GPU-/MIG- UUID)")
+            errors.append(
+                f"{where}[{i}]: unsupported device {dev!r} (expected a GPU index, 'N:M' MIG index or GPU-/MIG- UUID)"
+            )
         return errors
     return [f"{where}: devices must be 'all', a positive count or a list, got {devices!r}"]
 
@@ -162,7 +176,9 @@ def _flags_errors(flags: dict) -> list[str]:
     """Rules for the flags block (flags.go): known keys, types, and the migStrategy enum."""
     errors = _unknown_keys(flags, FLAG_KEYS, "flags")
     if "migStrategy" in flags and flags["migStrategy"] not in MIG_STRATEGIES:
-        errors.append(f"flags.migStrategy: unknown MIG strategy {flags['migStrategy']!r}; expected one of {MIG_STRATEGIES}")
+        errors.append(
+            f"flags.migStrategy: unknown MIG strategy {flags['migStrategy']!r}; expected one of {MIG_STRATEGIES}"
+        )
     for key in FLAG_BOOL_KEYS & flags.keys():
         if not isinstance(flags[key], bool):
             errors.append(f"flags.{key}: must be a boolean, got {flags[key]!r}")

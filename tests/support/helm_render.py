@@ -19,6 +19,7 @@ whose type does not match the chart's default, dropped) go to the Go side's stde
 `render_release` adds the pin checks: the chart must have a source folder, and the pinned version must be
 that folder's Chart.yaml version (a pin bump without a new chart source fails there, by name).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,9 +28,10 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, cast
 
 import yaml
 
@@ -106,8 +108,11 @@ class _ManifestLoader(yaml.SafeLoader):
 
 _ManifestLoader.yaml_implicit_resolvers = {
     first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_ManifestLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ManifestLoader.add_constructor(
+    "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(cast(yaml.ScalarNode, node))
+)
 
 
 def _documents(text: str, source: str) -> list[dict[str, Any]]:
@@ -165,8 +170,9 @@ def _offline_config():
     return _config
 
 
-def render_chart(chart: str, values: dict[str, Any], *, release: str, namespace: str,
-                 kube_version: str, skip_crds: bool = False) -> RenderedRelease:
+def render_chart(
+    chart: str, values: dict[str, Any], *, release: str, namespace: str, kube_version: str, skip_crds: bool = False
+) -> RenderedRelease:
     """`helm template --kube-version` equivalent through the Go SDK: all templates, hooks included, plus the
     crds/ Helm installs (unless `skip_crds`). Raises ReleaseRenderError when Helm refuses the release."""
     import helm_python as helm
@@ -177,22 +183,43 @@ def render_chart(chart: str, values: dict[str, Any], *, release: str, namespace:
     install = {"namespace": namespace, "dry_run": "client", "kube_version": kube, "skip_crds": skip_crds}
     with helm.Chart.load(str(chart_dir(chart))) as loaded, _native_stderr() as logged:
         try:
-            rendered = json.loads(_native.call_string(
-                "helm_render", loaded._raw(), json.dumps(values), json.dumps(options)))
-            _native.call_string("helm_install", _offline_config()._raw(), _native.HANDLE(0), loaded._raw(), None,
-                                release, json.dumps(values), json.dumps(install))
+            rendered = json.loads(
+                _native.call_string("helm_render", loaded._raw(), json.dumps(values), json.dumps(options))
+            )
+            _native.call_string(
+                "helm_install",
+                _offline_config()._raw(),
+                _native.HANDLE(0),
+                loaded._raw(),
+                None,
+                release,
+                json.dumps(values),
+                json.dumps(install),
+            )
         except helm.HelmError as error:
-            raise ReleaseRenderError(f"release {release}: Helm refused chart {chart} {loaded.version} at Kubernetes "
-                                     f"{kube_version}: {type(error).__name__}: {error}") from error
+            raise ReleaseRenderError(
+                f"release {release}: Helm refused chart {chart} {loaded.version} at Kubernetes "
+                f"{kube_version}: {type(error).__name__}: {error}"
+            ) from error
         crds, subcharts = _processed(loaded)
         version = loaded.version
     warnings = tuple(dict.fromkeys(logged))  # each native call coalesces the values again: one line per warning
     objects: list[dict[str, Any]] = []
     for template, text in sorted(rendered.items()):
         objects += _documents(text, template)
-    return RenderedRelease(release=release, chart=chart, version=version, namespace=namespace, objects=objects,
-                           crds=[] if skip_crds else crds, skip_crds=skip_crds, kube_version=kube_version,
-                           values=values, subcharts=subcharts, warnings=warnings)
+    return RenderedRelease(
+        release=release,
+        chart=chart,
+        version=version,
+        namespace=namespace,
+        objects=objects,
+        crds=[] if skip_crds else crds,
+        skip_crds=skip_crds,
+        kube_version=kube_version,
+        values=values,
+        subcharts=subcharts,
+        warnings=warnings,
+    )
 
 
 def check_pin(chart: str, version: str | None) -> Path:
@@ -203,22 +230,34 @@ def check_pin(chart: str, version: str | None) -> Path:
     folder = charts / chart
     if not (folder / "Chart.yaml").is_file():
         held = ", ".join(sorted(p.name for p in charts.iterdir() if (p / "Chart.yaml").is_file()))
-        raise ChartSourceError(f"chart {chart!r} (pinned {version}) has no source folder {folder}; held: {held}. "
-                               "Add the chart source at the pinned version (see charts/SOURCE.txt).")
-    source = yaml.load((folder / "Chart.yaml").read_text(), Loader=yaml.BaseLoader)  # scalars as written: 1.10 stays "1.10"
+        raise ChartSourceError(
+            f"chart {chart!r} (pinned {version}) has no source folder {folder}; held: {held}. "
+            "Add the chart source at the pinned version (see charts/SOURCE.txt)."
+        )
+    source = yaml.load(
+        (folder / "Chart.yaml").read_text(), Loader=yaml.BaseLoader
+    )  # scalars as written: 1.10 stays "1.10"
     if str(source.get("name")) != chart:
         raise ChartSourceError(f"{folder}/Chart.yaml names chart {source.get('name')!r}, not {chart!r}")
     if str(source.get("version")) != str(version):
-        raise ChartSourceError(f"chart {chart} is pinned at {version} but the chart source {folder} is version "
-                               f"{source.get('version')}: add the chart source for {version} (or fix the pin)")
+        raise ChartSourceError(
+            f"chart {chart} is pinned at {version} but the chart source {folder} is version "
+            f"{source.get('version')}: add the chart source for {version} (or fix the pin)"
+        )
     return folder
 
 
 def render_release(pin: dict[str, Any], kube_version: str) -> RenderedRelease:
     """Render one release as `tools.render.helm_release_of` describes it, after the pin checks."""
     check_pin(pin["chart"], pin["version"])
-    return render_chart(pin["chart"], pin["values"], release=pin["release"], namespace=pin["namespace"] or "default",
-                        kube_version=kube_version, skip_crds=bool(pin.get("skipCrds")))
+    return render_chart(
+        pin["chart"],
+        pin["values"],
+        release=pin["release"],
+        namespace=pin["namespace"] or "default",
+        kube_version=kube_version,
+        skip_crds=bool(pin.get("skipCrds")),
+    )
 
 
 def release_pins(run: Any) -> list[dict[str, Any]]:

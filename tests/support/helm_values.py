@@ -23,6 +23,7 @@ What counts as free-form (contents not checked against values.yaml), and why:
   OpenAPI schema (so a misspelt securityContext field still fails);
 * below the dotted paths a caller passes as `free_form`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,11 +35,22 @@ from typing import Any
 import yaml
 
 # Keys named after Kubernetes API fields that charts pass into objects verbatim (see the module docstring).
-KUBERNETES_PASSTHROUGH_KEYS = frozenset({
-    "nodeSelector", "affinity", "tolerations", "topologySpreadConstraints", "resources",
-    "securityContext", "podSecurityContext", "containerSecurityContext",
-    "labels", "annotations", "podLabels", "podAnnotations",
-})
+KUBERNETES_PASSTHROUGH_KEYS = frozenset(
+    {
+        "nodeSelector",
+        "affinity",
+        "tolerations",
+        "topologySpreadConstraints",
+        "resources",
+        "securityContext",
+        "podSecurityContext",
+        "containerSecurityContext",
+        "labels",
+        "annotations",
+        "podLabels",
+        "podAnnotations",
+    }
+)
 
 
 def load_chart_values(path: Path) -> dict[str, Any]:
@@ -46,9 +58,13 @@ def load_chart_values(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text()) or {}
 
 
-def unknown_value_paths(values: dict[str, Any], defaults: dict[str, Any], prefix: str = "",
-                        free_form: tuple[str, ...] = (),
-                        free_form_keys: frozenset[str] = KUBERNETES_PASSTHROUGH_KEYS) -> list[str]:
+def unknown_value_paths(
+    values: dict[str, Any],
+    defaults: dict[str, Any],
+    prefix: str = "",
+    free_form: tuple[str, ...] = (),
+    free_form_keys: frozenset[str] = KUBERNETES_PASSTHROUGH_KEYS,
+) -> list[str]:
     """Dotted paths in `values` that the chart's defaults do not declare.
 
     A key is known when the defaults declare it. Below a key whose default is an empty map or a non-map
@@ -62,10 +78,18 @@ def unknown_value_paths(values: dict[str, Any], defaults: dict[str, Any], prefix
             unknown.append(path)
             continue
         default = defaults[key]
-        if (isinstance(value, dict) and isinstance(default, dict) and default and path not in free_form
-                and key not in free_form_keys):
-            unknown.extend(unknown_value_paths(value, default, prefix=f"{path}.", free_form=free_form,
-                                               free_form_keys=free_form_keys))
+        if (
+            isinstance(value, dict)
+            and isinstance(default, dict)
+            and default
+            and path not in free_form
+            and key not in free_form_keys
+        ):
+            unknown.extend(
+                unknown_value_paths(
+                    value, default, prefix=f"{path}.", free_form=free_form, free_form_keys=free_form_keys
+                )
+            )
     return unknown
 
 
@@ -99,7 +123,7 @@ def _subchart_sources(chart_path: Path) -> dict[str, Path]:
     return sources
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def chart_values(chart_path: Path) -> ChartValues:
     """The values tree of a chart source folder (or .tgz): its values.yaml and its subcharts', recursively
     (cached: treat it as read-only).
@@ -116,13 +140,21 @@ def chart_values(chart_path: Path) -> ChartValues:
     for dependency in metadata.get("dependencies") or []:
         name = dependency["name"]
         if name not in sources:
-            raise FileNotFoundError(f"chart {metadata.get('name')} declares dependency {name} "
-                                    f"{dependency.get('version')} but {chart_path}/charts/ does not hold it")
+            raise FileNotFoundError(
+                f"chart {metadata.get('name')} declares dependency {name} "
+                f"{dependency.get('version')} but {chart_path}/charts/ does not hold it"
+            )
         subcharts[dependency.get("alias") or name] = chart_values(sources[name])
         conditions += [c.strip() for c in (dependency.get("condition") or "").split(",") if c.strip()]
         tags += dependency.get("tags") or []
-    return ChartValues(name=str(metadata.get("name")), version=str(metadata.get("version")), defaults=defaults,
-                       subcharts=subcharts, conditions=tuple(conditions), tags=tuple(tags))
+    return ChartValues(
+        name=str(metadata.get("name")),
+        version=str(metadata.get("version")),
+        defaults=defaults,
+        subcharts=subcharts,
+        conditions=tuple(conditions),
+        tags=tuple(tags),
+    )
 
 
 def _union(a: Any, b: Any) -> Any:
@@ -181,8 +213,9 @@ def known_values(chart: ChartValues) -> dict[str, Any]:
     return known
 
 
-def unknown_release_value_paths(values: dict[str, Any], chart: ChartValues | Path,
-                                free_form: tuple[str, ...] = ()) -> list[str]:
+def unknown_release_value_paths(
+    values: dict[str, Any], chart: ChartValues | Path, free_form: tuple[str, ...] = ()
+) -> list[str]:
     """Dotted paths in a release's `values` that neither the chart nor the subchart receiving them declares."""
     tree = chart if isinstance(chart, ChartValues) else chart_values(chart)
     return unknown_value_paths(values, known_values(tree), free_form=free_form)

@@ -22,15 +22,17 @@ Anything else must be in `UNVALIDATED_KINDS` with the reason, so a new kind cann
 Not covered: the API server's semantic validation beyond the schema (name formats of nested fields,
 immutable fields, admission); see README "Testing".
 """
+
 from __future__ import annotations
 
 import functools
 import json
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -55,13 +57,16 @@ def _schema_root():
 
 def shipped_kubernetes_versions() -> list[str]:
     """Kubernetes minor versions with a strict schema set in the installed kubernetes-validate, ascending."""
-    found = {m.group(1) for entry in _schema_root().iterdir()
-             if (m := re.fullmatch(r"v(\d+\.\d+)\.0-local-strict", entry.name))}
+    found = {
+        m.group(1)
+        for entry in _schema_root().iterdir()
+        if (m := re.fullmatch(r"v(\d+\.\d+)\.0-local-strict", entry.name))
+    }
     return sorted(found, key=lambda v: tuple(int(p) for p in v.split(".")))
 
 
 def minor_version(kube_version: str) -> str:
-    """"1.34", "v1.34.0", "1.34.2" -> "1.34"."""
+    """ "1.34", "v1.34.0", "1.34.2" -> "1.34"."""
     match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", kube_version.strip())
     if not match:
         raise ValueError(f"not a Kubernetes version: {kube_version!r}")
@@ -69,7 +74,7 @@ def minor_version(kube_version: str) -> str:
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
-    """"apps/v1" -> ("apps", "v1"); "v1" -> ("", "v1")."""
+    """ "apps/v1" -> ("apps", "v1"); "v1" -> ("", "v1")."""
     group, _, version = api_version.rpartition("/")
     return group, version
 
@@ -99,7 +104,8 @@ class BuiltinSchemas:
 
             raise UnsupportedKubernetesVersion(
                 f"kubernetes-validate {kubernetes_validate.__version__} ships schemas for Kubernetes "
-                f"{shipped[0]}..{shipped[-1]}, not {self.version}: pin a kubernetes-validate release that has it")
+                f"{shipped[0]}..{shipped[-1]}, not {self.version}: pin a kubernetes-validate release that has it"
+            )
         self._folder = _schema_root().joinpath(f"v{self.version}.0-local-strict")
         definitions = json.loads(self._folder.joinpath("_definitions.json").read_text())
         self._registry = Resource.from_contents(definitions) @ Registry()
@@ -121,8 +127,9 @@ class BuiltinSchemas:
             import jsonschema
 
             schema = self._schema(api_version, kind)
-            self._validators[key] = None if schema is None else jsonschema.Draft202012Validator(
-                schema, registry=self._registry)
+            self._validators[key] = (
+                None if schema is None else jsonschema.Draft202012Validator(schema, registry=self._registry)
+            )
         return self._validators[key]
 
     def knows(self, api_version: str, kind: str) -> bool:
@@ -133,7 +140,9 @@ class BuiltinSchemas:
         """Every schema violation of a built-in object as `path: message` (empty when valid)."""
         validator = self._validator(obj.get("apiVersion", ""), obj.get("kind", ""))
         if validator is None:
-            raise KeyError(f"{obj.get('apiVersion')} {obj.get('kind')} is not a built-in kind of Kubernetes {self.version}")
+            raise KeyError(
+                f"{obj.get('apiVersion')} {obj.get('kind')} is not a built-in kind of Kubernetes {self.version}"
+            )
         errors = sorted(validator.iter_errors(obj), key=lambda e: (list(map(str, e.absolute_path)), e.message))
         return [f"{_error_path(e)}: {_short(e)}" for e in errors]
 
@@ -144,11 +153,15 @@ def _short(error) -> str:
         from jsonschema.exceptions import best_match
 
         inner = best_match(error.context)
-        return f"{inner.message} (at {_error_path(inner)})" if inner.absolute_path != error.absolute_path else inner.message
+        return (
+            f"{inner.message} (at {_error_path(inner)})"
+            if inner.absolute_path != error.absolute_path
+            else inner.message
+        )
     return error.message
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def builtin_schemas(kube_version: str) -> BuiltinSchemas:
     """One cached `BuiltinSchemas` per Kubernetes minor version."""
     return BuiltinSchemas(minor_version(kube_version))
@@ -157,7 +170,8 @@ def builtin_schemas(kube_version: str) -> BuiltinSchemas:
 # -- custom resources ----------------------------------------------------------------------------------------
 
 
-class _CrdLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):
+# The C loader when PyYAML was built with libyaml; mypy cannot follow a base class chosen at import time.
+class _CrdLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
     """YAML 1.1's `=` value tag (a bare `- =` in the Prometheus Operator CRDs) read as the string "="."""
 
 
@@ -166,8 +180,11 @@ _CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loade
 
 def crd_documents(text: str) -> list[dict[str, Any]]:
     """The CustomResourceDefinitions in a YAML text (other documents skipped)."""
-    return [d for d in yaml.load_all(text, Loader=_CrdLoader)
-            if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"]
+    return [
+        d
+        for d in yaml.load_all(text, Loader=_CrdLoader)
+        if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"
+    ]
 
 
 def served_kinds(crd: dict[str, Any]) -> list[tuple[str, str]]:
@@ -176,7 +193,7 @@ def served_kinds(crd: dict[str, Any]) -> list[tuple[str, str]]:
     return [(f"{spec['group']}/{v['name']}", spec["names"]["kind"]) for v in spec["versions"] if v.get("served")]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _crd_validator(crd_json: str):
     """A CrdValidator for one CRD (CrdValidator loads CRDs from a folder, so the CRD goes through one)."""
     from tests.support.crd_validator import CrdValidator
@@ -211,13 +228,14 @@ class CrdCatalogue:
 
     def validate(self, obj: dict[str, Any]) -> list[str]:
         """Every violation of a custom resource against its CRD (schema, defaults, CEL)."""
-        crd, _ = self.crds[(obj.get("apiVersion"), obj.get("kind"))]
+        key: Any = (obj.get("apiVersion"), obj.get("kind"))
+        crd, _ = self.crds[key]
         clean = json.loads(json.dumps(obj))
         # ObjectMeta is the API server's, not the CRD's; CrdValidator checks metadata.name only.
         return _crd_validator(json.dumps(crd, sort_keys=True)).validate(clean)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def held_crds(upstream: Path) -> CrdCatalogue:
     """Every CRD in the upstream sources: crds/ of each chart under charts/ (subcharts included) and the
     Karpenter CRDs in karpenter/."""
@@ -248,8 +266,12 @@ class ObjectReport:
     problems: list[str] = field(default_factory=list)
 
 
-def validate_objects(objects: Iterable[dict[str, Any]], kube_version: str, crds: CrdCatalogue,
-                     unvalidated: dict[tuple[str, str], str] | None = None) -> ObjectReport:
+def validate_objects(
+    objects: Iterable[dict[str, Any]],
+    kube_version: str,
+    crds: CrdCatalogue,
+    unvalidated: dict[tuple[str, str], str] | None = None,
+) -> ObjectReport:
     """Validate each object as built-in, as a custom resource, or accept it by the allow-list; else a problem."""
     schemas = builtin_schemas(kube_version)
     allowed = UNVALIDATED_KINDS if unvalidated is None else unvalidated
@@ -268,9 +290,11 @@ def validate_objects(objects: Iterable[dict[str, Any]], kube_version: str, crds:
             report.unvalidated += 1
             continue
         else:
-            report.problems.append(f"{object_label(obj)}: neither a built-in kind of Kubernetes {schemas.version} "
-                                   "nor served by a CRD we hold; add its CRD source or list it in "
-                                   "tests/support/k8s_schema.py UNVALIDATED_KINDS with the reason")
+            report.problems.append(
+                f"{object_label(obj)}: neither a built-in kind of Kubernetes {schemas.version} "
+                "nor served by a CRD we hold; add its CRD source or list it in "
+                "tests/support/k8s_schema.py UNVALIDATED_KINDS with the reason"
+            )
             continue
         report.problems += [f"{object_label(obj)} violates the {what}: {e}" for e in errors]
     return report

@@ -27,13 +27,14 @@ below was derived as follows: the default config's comments name the GPU group o
 instance carries, by its PCI ID (pci-ids database: 10de:20b0 "GA100 [A100 SXM4 40GB]", 20b2
 "GA100 [A100 SXM4 80GB]", 2330 "GH100 [H100 SXM5 80GB]", 2335 "GH100 [H200 SXM 141GB]", 2901
 "GB100 [B200]"; recalled, not fetched). The mig-parted example config has no device filters, so it
-adds nothing to the map. ``tests/test_mig_parted.py`` checks each ID against the ``all-balanced``
+adds nothing to the map. ``tests/gpu/test_mig_parted.py`` checks each ID against the ``all-balanced``
 layout the research notes give per GPU, which would catch an ID from the wrong group.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from tests.support.upstream import upstream_file
 DEFAULT_CONFIG_FILE = "gpu-operator-v26.7.0-default-mig-parted-config.yaml"
 EXAMPLE_CONFIG_FILE = "mig-parted-v0.15.0-examples-config.yaml"
 
-# Keyed by components.catalog GpuModel.mig_config_family; see the module docstring for provenance.
+# Keyed by components.gpu.catalog GpuModel.mig_config_family; see the module docstring for provenance.
 DEVICE_IDS: Mapping[str, str] = {
     "A100-40GB": "0x20B010DE",  # p4d.24xlarge: A100-SXM4-40GB
     "A100-80GB": "0x20B210DE",  # p4de.24xlarge: A100-SXM4-80GB
@@ -81,8 +82,12 @@ def validate_spec(spec: Any) -> list[str]:
                 if key not in entry:
                     errors.append(f"{where}: missing {key!r}")
             devices = entry.get("devices")
-            if devices is not None and devices != "all" and not (
-                isinstance(devices, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in devices)
+            if (
+                devices is not None
+                and devices != "all"
+                and not (
+                    isinstance(devices, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in devices)
+                )
             ):
                 errors.append(f"{where}: devices must be 'all' or a list of GPU indices")
             if entry.get("mig-enabled") is True and not isinstance(entry.get("mig-devices"), dict):
@@ -128,7 +133,7 @@ class MigPartedConfig:
         self.configs: dict[str, list[dict]] = spec["mig-configs"]
 
     @classmethod
-    def from_file(cls, path: Path) -> "MigPartedConfig":
+    def from_file(cls, path: Path) -> MigPartedConfig:
         """Parse a YAML file."""
         return cls(yaml.safe_load(path.read_text()), str(path))
 
@@ -170,7 +175,7 @@ class MigPartedConfig:
         return dict(entry.get("mig-devices") or {})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> MigPartedConfig:
     """Parse an upstream NVIDIA file once per test session."""
     return MigPartedConfig.from_file(upstream_file("nvidia", name))

@@ -26,16 +26,18 @@ from the builders under test:
   taints, which the model's nodes do not carry), and the order in which labellers race on a new node
   (each round applies NFD, then the operator, then GFD).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any
 
 import yaml
 
-from components import catalog
+from components.gpu import catalog
 from tests.support import mig_parted
 from tools.harness import REPO_ROOT, StackRun
 from tools.render import HELM_RELEASE, helm_release_of, manifest_of
@@ -74,11 +76,15 @@ def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
     return False
 
 
-def untolerated_taints(tolerations: Sequence[Mapping[str, Any]] | None,
-                       taints: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def untolerated_taints(
+    tolerations: Sequence[Mapping[str, Any]] | None, taints: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
     """The node's scheduling taints that none of the tolerations tolerates."""
-    return [t for t in taints if t["effect"] in SCHEDULING_EFFECTS
-            and not any(tolerates(tol, t) for tol in tolerations or ())]
+    return [
+        t
+        for t in taints
+        if t["effect"] in SCHEDULING_EFFECTS and not any(tolerates(tol, t) for tol in tolerations or ())
+    ]
 
 
 def expression_matches(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
@@ -129,22 +135,30 @@ def requested_extended_resources(pod_spec: Mapping[str, Any]) -> dict[str, int]:
     return wanted
 
 
-def fit_problems(pod_spec: Mapping[str, Any], labels: Mapping[str, str], taints: Sequence[Mapping[str, Any]],
-                 capacity: Mapping[str, int] | None = None) -> list[str]:
+def fit_problems(
+    pod_spec: Mapping[str, Any],
+    labels: Mapping[str, str],
+    taints: Sequence[Mapping[str, Any]],
+    capacity: Mapping[str, int] | None = None,
+) -> list[str]:
     """Why a pod cannot run on a node ([] when it can). `capacity=None` skips the extended-resource check."""
-    problems = [f"taint {t['key']}{'=' + t['value'] if t.get('value') else ''}:{t['effect']} is not tolerated"
-                for t in untolerated_taints(pod_spec.get("tolerations"), taints)]
+    problems = [
+        f"taint {t['key']}{'=' + t['value'] if t.get('value') else ''}:{t['effect']} is not tolerated"
+        for t in untolerated_taints(pod_spec.get("tolerations"), taints)
+    ]
     for key, value in (pod_spec.get("nodeSelector") or {}).items():
         if labels.get(key) != str(value):
             have = f"{key}={labels[key]}" if key in labels else f"no {key} label"
             problems.append(f"nodeSelector {key}={value}: node has {have}")
-    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution"))
+    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    )
     if required is not None:
         terms = required.get("nodeSelectorTerms") or []
         if not any(term_matches(term, labels) for term in terms):
-            wanted = " OR ".join("(" + " AND ".join(_describe(e) for e in term.get("matchExpressions") or []) + ")"
-                                 for term in terms)
+            wanted = " OR ".join(
+                "(" + " AND ".join(_describe(e) for e in term.get("matchExpressions") or []) + ")" for term in terms
+            )
             problems.append(f"required node affinity {wanted or '(no terms)'} matches no label of the node")
     if capacity is not None:
         for name, amount in sorted(requested_extended_resources(pod_spec).items()):
@@ -203,10 +217,25 @@ def controller_nodes(run: StackRun, region: str) -> list[Node]:
             "eks.amazonaws.com/nodegroup-image": "ami-0123456789abcdef0",
             **group.get("labels", {}),
         }
-        taints = tuple({"key": t["key"], **({"value": t["value"]} if t.get("value") else {}),
-                        "effect": EKS_TAINT_EFFECTS[t["effect"]]} for t in group.get("taints", []))
-        nodes.append(Node(f"controller {instance_type}", "controller", "controller", instance_type, labels, taints,
-                          at_install=True))
+        taints = tuple(
+            {
+                "key": t["key"],
+                **({"value": t["value"]} if t.get("value") else {}),
+                "effect": EKS_TAINT_EFFECTS[t["effect"]],
+            }
+            for t in group.get("taints", [])
+        )
+        nodes.append(
+            Node(
+                f"controller {instance_type}",
+                "controller",
+                "controller",
+                instance_type,
+                labels,
+                taints,
+                at_install=True,
+            )
+        )
     return nodes
 
 
@@ -218,10 +247,20 @@ def _size_for_cpus(cpus: int) -> str:
     return {1: "medium", 2: "large", 4: "xlarge"}.get(cpus) or f"{cpus // 4}xlarge"
 
 
-def _karpenter_labels(pool: Mapping[str, Any], instance_type: str, capacity_type: str, region: str, *,
-                      arch: str, cpus: int, memory_mib: int, gpu: catalog.InstanceType | None) -> dict[str, str]:
+def _karpenter_labels(
+    pool: Mapping[str, Any],
+    instance_type: str,
+    capacity_type: str,
+    region: str,
+    *,
+    arch: str,
+    cpus: int,
+    memory_mib: int,
+    gpu: catalog.InstanceType | None,
+) -> dict[str, str]:
     family, size = instance_type.split(".", 1)
     parts = re.match(r"^([a-z]+)(\d+)", family)
+    assert parts is not None, f"not an EC2 instance family: {family}"
     labels = {
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": arch,
@@ -243,19 +282,22 @@ def _karpenter_labels(pool: Mapping[str, Any], instance_type: str, capacity_type
         "karpenter.k8s.aws/instance-hypervisor": "nitro",
     }
     if gpu is not None:
-        labels.update({
-            "karpenter.k8s.aws/instance-gpu-name": gpu.gpu_model.name,
-            "karpenter.k8s.aws/instance-gpu-manufacturer": "nvidia",
-            "karpenter.k8s.aws/instance-gpu-count": str(gpu.gpus),
-            "karpenter.k8s.aws/instance-gpu-memory": str(gpu.gpu_model.memory_mib),
-        })
+        labels.update(
+            {
+                "karpenter.k8s.aws/instance-gpu-name": gpu.gpu_model.name,
+                "karpenter.k8s.aws/instance-gpu-manufacturer": "nvidia",
+                "karpenter.k8s.aws/instance-gpu-count": str(gpu.gpus),
+                "karpenter.k8s.aws/instance-gpu-memory": str(gpu.gpu_model.memory_mib),
+            }
+        )
     # NodePool template labels win over derived ones (kubernetes-sigs/karpenter PopulateNodeClaimDetails).
     labels.update(pool["spec"]["template"].get("metadata", {}).get("labels", {}))
     return labels
 
 
 def karpenter_nodes(pools: Iterable[Mapping[str, Any]], region: str) -> list[Node]:
-    """A node shape per NodePool, instance type (a representative per architecture for general pools) and capacity type."""
+    """A node shape per NodePool, instance type (a representative per architecture for general pools) and
+    capacity type."""
     nodes = []
     for pool in pools:
         name = pool["metadata"]["name"]
@@ -265,8 +307,8 @@ def karpenter_nodes(pools: Iterable[Mapping[str, Any]], region: str) -> list[Nod
         shapes: list[tuple[str, str, int, int, catalog.InstanceType | None]] = []
         if "node.kubernetes.io/instance-type" in requirements:
             for type_name in requirements["node.kubernetes.io/instance-type"]["values"]:
-                gpu = catalog.instance_type(type_name)
-                shapes.append((type_name, gpu.architecture, gpu.vcpus, gpu.memory_mib, gpu))
+                instance = catalog.instance_type(type_name)
+                shapes.append((type_name, instance.architecture, instance.vcpus, instance.memory_mib, instance))
         else:
             category = requirements["karpenter.k8s.aws/instance-category"]["values"][0]
             generation = int(requirements.get("karpenter.k8s.aws/instance-generation", {}).get("values", ["6"])[0]) + 1
@@ -276,13 +318,24 @@ def karpenter_nodes(pools: Iterable[Mapping[str, Any]], region: str) -> list[Nod
                 shapes.append((type_name, arch, cpus, cpus * 4096, None))
         for type_name, arch, cpus, memory, gpu in shapes:
             for capacity_type in capacity_types:
-                labels = _karpenter_labels(pool, type_name, capacity_type, region, arch=arch, cpus=cpus,
-                                           memory_mib=memory, gpu=gpu)
+                labels = _karpenter_labels(
+                    pool, type_name, capacity_type, region, arch=arch, cpus=cpus, memory_mib=memory, gpu=gpu
+                )
                 unmet = [_describe(r) for r in requirements.values() if not expression_matches(r, labels)]
                 if unmet:  # the model's own consistency: a shape must be one the NodePool can launch
                     raise AssertionError(f"node shape {type_name} does not satisfy NodePool {name}: {unmet}")
-                nodes.append(Node(f"{name} {type_name} {capacity_type}", name, "gpu" if gpu else "general",
-                                  type_name, labels, taints, at_install=False, gpu=gpu))
+                nodes.append(
+                    Node(
+                        f"{name} {type_name} {capacity_type}",
+                        name,
+                        "gpu" if gpu else "general",
+                        type_name,
+                        labels,
+                        taints,
+                        at_install=False,
+                        gpu=gpu,
+                    )
+                )
     return nodes
 
 
@@ -338,9 +391,18 @@ def chart_pods(release: Any) -> list[Pod]:
         annotations = obj["metadata"].get("annotations") or {}
         template = annotations.get("gpu-eks.test/template", "")
         role = next((r for suffix, r in _ROLE_BY_TEMPLATE.items() if template.endswith(suffix)), None)
-        pods.append(Pod(f"{release.release}: {obj['kind']} {obj['metadata']['name']}", obj["kind"], spec,
-                        release=release.release, chart=release.chart, template=template,
-                        hook=annotations.get("helm.sh/hook"), role=role))
+        pods.append(
+            Pod(
+                f"{release.release}: {obj['kind']} {obj['metadata']['name']}",
+                obj["kind"],
+                spec,
+                release=release.release,
+                chart=release.chart,
+                template=template,
+                hook=annotations.get("helm.sh/hook"),
+                role=role,
+            )
+        )
     return pods
 
 
@@ -363,25 +425,61 @@ class Operand:
 # The sandbox/vGPU/kata/cc operands need sandboxWorkloads.enabled, which the model refuses.
 OPERANDS = (
     Operand("nvidia-driver-daemonset", "driver", "driver", True, {"nvidia.com/gpu.deploy.driver": "true"}),
-    Operand("nvidia-container-toolkit-daemonset", "container-toolkit", "toolkit", True,
-            {"nvidia.com/gpu.deploy.container-toolkit": "true"}),
-    Operand("nvidia-operator-validator", "operator-validator", None, True,
-            {"nvidia.com/gpu.deploy.operator-validator": "true"}),
-    Operand("nvidia-device-plugin-daemonset", "device-plugin", "devicePlugin", True,
-            {"nvidia.com/gpu.deploy.device-plugin": "true"}),
-    Operand("nvidia-device-plugin-mps-control-daemon", "mps-control-daemon", "devicePlugin", True,
-            {"nvidia.com/gpu.deploy.device-plugin": "true", "nvidia.com/mps.capable": "true"}),
+    Operand(
+        "nvidia-container-toolkit-daemonset",
+        "container-toolkit",
+        "toolkit",
+        True,
+        {"nvidia.com/gpu.deploy.container-toolkit": "true"},
+    ),
+    Operand(
+        "nvidia-operator-validator",
+        "operator-validator",
+        None,
+        True,
+        {"nvidia.com/gpu.deploy.operator-validator": "true"},
+    ),
+    Operand(
+        "nvidia-device-plugin-daemonset",
+        "device-plugin",
+        "devicePlugin",
+        True,
+        {"nvidia.com/gpu.deploy.device-plugin": "true"},
+    ),
+    Operand(
+        "nvidia-device-plugin-mps-control-daemon",
+        "mps-control-daemon",
+        "devicePlugin",
+        True,
+        {"nvidia.com/gpu.deploy.device-plugin": "true", "nvidia.com/mps.capable": "true"},
+    ),
     Operand("nvidia-dcgm", "dcgm", "dcgm", True, {"nvidia.com/gpu.deploy.dcgm": "true"}),
-    Operand("nvidia-dcgm-exporter", "dcgm-exporter", "dcgmExporter", True, {"nvidia.com/gpu.deploy.dcgm-exporter": "true"}),
+    Operand(
+        "nvidia-dcgm-exporter", "dcgm-exporter", "dcgmExporter", True, {"nvidia.com/gpu.deploy.dcgm-exporter": "true"}
+    ),
     Operand("gpu-feature-discovery", "gfd", "gfd", True, {"nvidia.com/gpu.deploy.gpu-feature-discovery": "true"}),
     Operand("nvidia-mig-manager", "mig-manager", "migManager", True, {"nvidia.com/gpu.deploy.mig-manager": "true"}),
-    Operand("nvidia-node-status-exporter", "node-status-exporter", "nodeStatusExporter", False,
-            {"nvidia.com/gpu.deploy.node-status-exporter": "true"}),
+    Operand(
+        "nvidia-node-status-exporter",
+        "node-status-exporter",
+        "nodeStatusExporter",
+        False,
+        {"nvidia.com/gpu.deploy.node-status-exporter": "true"},
+    ),
 )
 OPERAND_DEFAULT_TOLERATIONS = ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},)
 # The labels the operator puts on a GPU node for the container workload config (state_manager.go gpuStateLabels).
-OPERATOR_STATE_LABELS = ("driver", "gpu-feature-discovery", "container-toolkit", "device-plugin", "dcgm",
-                         "dcgm-exporter", "node-status-exporter", "operator-validator", "client")
+OPERATOR_STATE_LABELS = (
+    "driver",
+    "gpu-feature-discovery",
+    "container-toolkit",
+    "device-plugin",
+    "dcgm",
+    "dcgm-exporter",
+    "node-status-exporter",
+    "operator-validator",
+    "client",
+)
 
 
 def operand_pods(cluster_policy: Mapping[str, Any], release: str) -> list[Pod]:
@@ -396,26 +494,37 @@ def operand_pods(cluster_policy: Mapping[str, Any], release: str) -> list[Pod]:
         if operand.spec_key is not None:
             enabled = (spec.get(operand.spec_key) or {}).get("enabled", operand.enabled_by_default)
         if enabled:
-            pods.append(Pod(f"{release} operand: DaemonSet {operand.name}", "DaemonSet",
-                            {"nodeSelector": dict(operand.node_selector), "tolerations": list(tolerations)},
-                            release=release, chart="gpu-operator", role=operand.role))
+            pods.append(
+                Pod(
+                    f"{release} operand: DaemonSet {operand.name}",
+                    "DaemonSet",
+                    {"nodeSelector": dict(operand.node_selector), "tolerations": list(tolerations)},
+                    release=release,
+                    chart="gpu-operator",
+                    role=operand.role,
+                )
+            )
     return pods
 
 
 def contract_pod(pool: str, contract: Mapping[str, Any]) -> Pod:
     """A pod written exactly as the pool's workload contract says: its resource, nodeSelector and tolerations."""
-    return Pod(f"contract {pool}", "Pod", {
-        "nodeSelector": dict(contract["nodeSelector"]),
-        "tolerations": [dict(t) for t in contract["tolerations"]],
-        "containers": [{"name": "workload", "resources": {"limits": {contract["resourceName"]: 1}}}],
-    })
+    return Pod(
+        f"contract {pool}",
+        "Pod",
+        {
+            "nodeSelector": dict(contract["nodeSelector"]),
+            "tolerations": [dict(t) for t in contract["tolerations"]],
+            "containers": [{"name": "workload", "resources": {"limits": {contract["resourceName"]: 1}}}],
+        },
+    )
 
 
 SMOKE_DIR = REPO_ROOT / "examples" / "smoke"
 GPU_WORKLOAD = REPO_ROOT / "examples" / "gpu-workload" / "workload.py"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _workload_module():
     import importlib.util
     import sys
@@ -460,7 +569,9 @@ class DevicePluginConfigs:
 
 
 def _configs_from(objects: Sequence[Mapping[str, Any]], configmap: str, default: str | None) -> DevicePluginConfigs:
-    data = next((o.get("data") or {} for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == configmap), {})
+    data = next(
+        (o.get("data") or {} for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == configmap), {}
+    )
     return DevicePluginConfigs({k: yaml.safe_load(v) for k, v in data.items()}, default)
 
 
@@ -471,9 +582,12 @@ def device_plugin_configs(release: Any) -> DevicePluginConfigs:
             config = (obj["spec"].get("devicePlugin") or {}).get("config") or {}
             return _configs_from(release.objects, config.get("name", ""), config.get("default"))
         if obj["kind"] == "DaemonSet" and (obj["metadata"].get("annotations") or {}).get(
-                "gpu-eks.test/template", "").endswith("templates/daemonset-device-plugin.yml"):
+            "gpu-eks.test/template", ""
+        ).endswith("templates/daemonset-device-plugin.yml"):
             spec = obj["spec"]["template"]["spec"]
-            configmap = next(v["configMap"]["name"] for v in spec.get("volumes", []) if v["name"] == "available-configs")
+            configmap = next(
+                v["configMap"]["name"] for v in spec.get("volumes", []) if v["name"] == "available-configs"
+            )
             env = {e["name"]: e.get("value") for c in spec.get("containers", []) for e in c.get("env") or []}
             return _configs_from(release.objects, configmap, env.get("DEFAULT_CONFIG"))
     return DevicePluginConfigs({}, None)
@@ -489,8 +603,9 @@ def _sharing(config: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
     return "none", None
 
 
-def advertised(node: Node, labels: Mapping[str, str], config: Mapping[str, Any] | None,
-               mig_layout: Mapping[str, int] | None) -> dict[str, int]:
+def advertised(
+    node: Node, labels: Mapping[str, str], config: Mapping[str, Any] | None, mig_layout: Mapping[str, int] | None
+) -> dict[str, int]:
     """Extended resources the device plugin advertises on a GPU node.
 
     k8s-device-plugin v0.20.0: whole GPUs as nvidia.com/gpu; a replicated resource is advertised `replicas`
@@ -498,6 +613,7 @@ def advertised(node: Node, labels: Mapping[str, str], config: Mapping[str, Any] 
     mixed MIG strategy every MIG device is `nvidia.com/mig-<profile>` with "+" written "." (internal/rm/rm.go)
     and a MIG-enabled GPU is no longer an nvidia.com/gpu.
     """
+    assert node.gpu is not None, f"{node.name} is not a GPU node"
     gpus = node.gpu.gpus
     strategy = ((config.get("flags") or {}).get("migStrategy") or "none") if config else "none"
     resources: dict[str, int] = {}
@@ -514,7 +630,7 @@ def advertised(node: Node, labels: Mapping[str, str], config: Mapping[str, Any] 
     for resource in (block or {}).get("resources") or []:
         name = resource["name"]
         if name in resources:
-            shared = resource.get("rename") or (name + ".shared" if block.get("renameByDefault") else name)
+            shared = resource.get("rename") or (name + ".shared" if block and block.get("renameByDefault") else name)
             resources[shared] = resources.pop(name) * resource["replicas"]
     return resources
 
@@ -539,8 +655,9 @@ class ClusterModel:
         """Why `pod` cannot run on `node` once it is labelled; `at_launch`: as Karpenter sees the node before
         it boots (launch labels, EC2 capacity with overlays), which decides whether it launches one."""
         if at_launch:
-            return fit_problems(pod.spec, node.launch_labels, node.taints,
-                                node.karpenter_capacity if resources else None)
+            return fit_problems(
+                pod.spec, node.launch_labels, node.taints, node.karpenter_capacity if resources else None
+            )
         return fit_problems(pod.spec, node.labels, node.taints, node.capacity if resources else None)
 
     def nodes_for(self, pod: Pod, **kwargs: Any) -> list[Node]:
@@ -553,12 +670,22 @@ class ClusterModel:
     def nvidia_daemonsets(self) -> list[Pod]:
         return [p for p in self.pods if p.kind == "DaemonSet" and p.chart in NVIDIA_CHARTS]
 
-    def with_changes(self, *, pods: list[Pod] | None = None, overlays: list[dict[str, Any]] | None = None,
-                     contracts: dict[str, dict[str, Any]] | None = None) -> "ClusterModel":
+    def with_changes(
+        self,
+        *,
+        pods: list[Pod] | None = None,
+        overlays: list[dict[str, Any]] | None = None,
+        contracts: dict[str, dict[str, Any]] | None = None,
+    ) -> ClusterModel:
         """The same cluster with some inputs replaced, labels and capacity worked out again."""
-        return settle(replace(self, pods=self.pods if pods is None else pods,
-                              overlays=self.overlays if overlays is None else overlays,
-                              contracts=self.contracts if contracts is None else contracts))
+        return settle(
+            replace(
+                self,
+                pods=self.pods if pods is None else pods,
+                overlays=self.overlays if overlays is None else overlays,
+                contracts=self.contracts if contracts is None else contracts,
+            )
+        )
 
 
 def _runs_somewhere(pods: Sequence[Pod], role: str, nodes: Sequence[Node]) -> bool:
@@ -566,8 +693,15 @@ def _runs_somewhere(pods: Sequence[Pod], role: str, nodes: Sequence[Node]) -> bo
     return any(not fit_problems(p.spec, n.launch_labels, n.taints) for p in pods if p.role == role for n in nodes)
 
 
-def settle_labels(node: Node, pods: Sequence[Pod], *, nfd_master: bool, operator: bool,
-                  mig_default: str | None, configs: DevicePluginConfigs) -> dict[str, str]:
+def settle_labels(
+    node: Node,
+    pods: Sequence[Pod],
+    *,
+    nfd_master: bool,
+    operator: bool,
+    mig_default: str | None,
+    configs: DevicePluginConfigs,
+) -> dict[str, str]:
     """A node's labels once every NVIDIA labeller that can run on it has run (repeated until nothing changes).
 
     * NFD worker (with a running master) labels NVIDIA PCI devices `pci-10de.present=true`: both charts'
@@ -581,6 +715,7 @@ def settle_labels(node: Node, pods: Sequence[Pod], *, nfd_master: bool, operator
       runs: `mig.capable`, and `mps.capable=true` when the node's device-plugin config shares by MPS
       (k8s-device-plugin v0.20.0 internal/lm/nvml.go `newMigCapabilityLabeler`, `newSharingLabeler`).
     """
+
     def fits(role: str, labels: Mapping[str, str]) -> bool:
         return any(not fit_problems(p.spec, labels, node.taints) for p in pods if p.role == role)
 
@@ -629,8 +764,10 @@ def karpenter_view(node: Node, overlays: Sequence[Mapping[str, Any]]) -> tuple[d
             for resource, amount in (overlay["spec"].get("capacity") or {}).items():
                 amount = int(amount)
                 if resource in set_by and set_by[resource][1] != amount:
-                    conflicts.append(f"{resource}: {set_by[resource][0]} says {set_by[resource][1]}, "
-                                     f"{overlay['metadata']['name']} says {amount}")
+                    conflicts.append(
+                        f"{resource}: {set_by[resource][0]} says {set_by[resource][1]}, "
+                        f"{overlay['metadata']['name']} says {amount}"
+                    )
                 set_by[resource] = (overlay["metadata"]["name"], amount)
                 capacity[resource] = amount
     return capacity, conflicts
@@ -641,17 +778,22 @@ def settle(model: ClusterModel) -> ClusterModel:
     nvidia_pods = [p for p in model.pods if p.chart in NVIDIA_CHARTS]
     nfd_master = _runs_somewhere(nvidia_pods, "nfd-master", model.nodes)
     operator = model.cluster_policy is not None and _runs_somewhere(nvidia_pods, "gpu-operator", model.nodes)
-    mig_default = (((model.cluster_policy or {}).get("spec", {}).get("migManager") or {}).get("config") or {}).get("default")
+    mig_default = (((model.cluster_policy or {}).get("spec", {}).get("migManager") or {}).get("config") or {}).get(
+        "default"
+    )
     settled = []
     for node in model.nodes:
-        labels = settle_labels(node, nvidia_pods, nfd_master=nfd_master, operator=operator,
-                               mig_default=mig_default, configs=model.configs)
+        labels = settle_labels(
+            node, nvidia_pods, nfd_master=nfd_master, operator=operator, mig_default=mig_default, configs=model.configs
+        )
         capacity: dict[str, int] = {}
-        if node.gpu is not None and any(not fit_problems(p.spec, labels, node.taints)
-                                        for p in nvidia_pods if p.role == "device-plugin"):
+        if node.gpu is not None and any(
+            not fit_problems(p.spec, labels, node.taints) for p in nvidia_pods if p.role == "device-plugin"
+        ):
             layout = None
-            if MIG_CONFIG in labels and any(not fit_problems(p.spec, labels, node.taints)
-                                            for p in nvidia_pods if p.role == "mig-manager"):
+            if MIG_CONFIG in labels and any(
+                not fit_problems(p.spec, labels, node.taints) for p in nvidia_pods if p.role == "mig-manager"
+            ):
                 # MIG Manager applies the layout from the operator's default mig-parted config.
                 layout = mig_parted.partitions(labels[MIG_CONFIG], node.gpu.gpu_model)
             capacity = advertised(node, labels, model.configs.for_node(labels), layout)
@@ -662,7 +804,9 @@ def settle(model: ClusterModel) -> ClusterModel:
     return replace(model, nodes=settled)
 
 
-def build_model(run: StackRun, render: Callable[[Mapping[str, Any], str], Any], name: str | None = None) -> ClusterModel:
+def build_model(
+    run: StackRun, render: Callable[[Mapping[str, Any], str], Any], name: str | None = None
+) -> ClusterModel:
     """The scheduling model of one program run; `render(release, kube_version)` renders a release's chart."""
     region = run.outputs["region"]
     kube_version = run.outputs["kubernetesVersion"]
@@ -795,6 +939,8 @@ def capacity_mismatches(model: ClusterModel) -> list[str]:
             promised = contract["slicesPerNode"].get(node.instance_type)
             actual = node.capacity.get(contract["resourceName"], 0)
             if promised != actual:
-                mismatches.append(f"{node.name}: contract promises {contract['resourceName']}={promised} per node, "
-                                  f"the node advertises {actual}")
+                mismatches.append(
+                    f"{node.name}: contract promises {contract['resourceName']}={promised} per node, "
+                    f"the node advertises {actual}"
+                )
     return mismatches

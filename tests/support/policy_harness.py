@@ -20,20 +20,32 @@ What differs from a real engine, and why it does not matter here:
   sees them as the engine would.
 * `_PolicyAnalyzerServicer` is private to pulumi_policy (pinned to 1.21.0 in policies/requirements.txt).
 """
+
 from __future__ import annotations
 
 import copy
 import dataclasses
 import json
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, cast
 
 import jsonschema
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2 as proto
-from pulumi_policy import (EnforcementLevel, Policy, PolicyCustomTimeouts, PolicyProviderResource, PolicyResource,
-                           PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs)
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import unknown_checking_proxy
 
@@ -50,8 +62,10 @@ ALL_POLICIES: list[Policy] = gpu_eks_policies.ALL_POLICIES
 POLICIES = gpu_eks_policies.POLICIES_BY_NAME
 
 _LEVEL_TO_PROTO = {
-    EnforcementLevel.ADVISORY: proto.ADVISORY, EnforcementLevel.MANDATORY: proto.MANDATORY,
-    EnforcementLevel.REMEDIATE: proto.REMEDIATE, EnforcementLevel.DISABLED: proto.DISABLED,
+    EnforcementLevel.ADVISORY: proto.ADVISORY,
+    EnforcementLevel.MANDATORY: proto.MANDATORY,
+    EnforcementLevel.REMEDIATE: proto.REMEDIATE,
+    EnforcementLevel.DISABLED: proto.DISABLED,
 }
 _PROTO_TO_LEVEL = {v: k for k, v in _LEVEL_TO_PROTO.items()}
 
@@ -69,8 +83,9 @@ class Violation:
 # -- editing real registrations ------------------------------------------------------------------------------------
 
 
-def edited(registration: Registration, edit: Callable[[dict[str, Any]], Any] | None = None,
-           **fields: Any) -> Registration:
+def edited(
+    registration: Registration, edit: Callable[[dict[str, Any]], Any] | None = None, **fields: Any
+) -> Registration:
     """A deep copy of a real registration with its (plain) inputs changed by `edit` and/or fields replaced.
 
     `edit` gets the inputs dict to change in place. Example: drop a NodePool's taints::
@@ -95,9 +110,15 @@ def replaced(registrations: Iterable[Registration], *changed: Registration) -> l
 
 
 def _options(registration: Registration) -> PolicyResourceOptions:
-    return PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
-                                 custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[],
-                                 parent=registration.parent_urn)
+    return PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=registration.parent_urn,
+    )
 
 
 def _provider(registrations: Iterable[Registration], registration: Registration) -> PolicyProviderResource | None:
@@ -106,18 +127,29 @@ def _provider(registrations: Iterable[Registration], registration: Registration)
     provider = next((r for r in registrations if r.urn == registration.provider_urn), None)
     if provider is None:
         return None
-    return PolicyProviderResource(provider.type, unknown_checking_proxy(provider.plain_inputs()), provider.urn,
-                                  provider.name)
+    return PolicyProviderResource(
+        provider.type, unknown_checking_proxy(provider.plain_inputs()), provider.urn, provider.name
+    )
 
 
-def resource_args(run: StackRun | list[Registration], registration: Registration,
-                  config: Mapping[str, Any] | None = None, props: Any = None) -> ResourceValidationArgs:
+def resource_args(
+    run: StackRun | list[Registration],
+    registration: Registration,
+    config: Mapping[str, Any] | None = None,
+    props: Any = None,
+) -> ResourceValidationArgs:
     """What the engine passes a resource policy: inputs (behind the SDK's unknown-checking proxy) and config."""
     registrations = run.resources if isinstance(run, StackRun) else run
     raw = copy.deepcopy(registration.plain_inputs() if props is None else props)
-    return ResourceValidationArgs(registration.type, unknown_checking_proxy(raw), registration.urn,
-                                  registration.name, _options(registration), _provider(registrations, registration),
-                                  dict(config or {}))
+    return ResourceValidationArgs(
+        registration.type,
+        unknown_checking_proxy(raw),
+        registration.urn,
+        registration.name,
+        _options(registration),
+        _provider(registrations, registration),
+        dict(config or {}),
+    )
 
 
 def stack_props(registration: Registration) -> dict[str, Any]:
@@ -131,9 +163,20 @@ def stack_props(registration: Registration) -> dict[str, Any]:
 def stack_args(registrations: Iterable[Registration], config: Mapping[str, Any] | None = None) -> StackValidationArgs:
     """What the engine passes a stack policy: every resource, with parents and dependencies as objects."""
     registrations = list(registrations)
-    resources = {r.urn: PolicyResource(r.type, unknown_checking_proxy(stack_props(r)), r.urn, r.name, _options(r),
-                                       _provider(registrations, r), None, [], {})
-                 for r in registrations}
+    resources = {
+        r.urn: PolicyResource(
+            r.type,
+            unknown_checking_proxy(stack_props(r)),
+            r.urn,
+            r.name,
+            _options(r),
+            _provider(registrations, r),
+            None,
+            [],
+            {},
+        )
+        for r in registrations
+    }
     for r in registrations:
         resource = resources[r.urn]
         resource.parent = resources.get(r.parent_urn) if r.parent_urn else None
@@ -141,19 +184,33 @@ def stack_args(registrations: Iterable[Registration], config: Mapping[str, Any] 
     return StackValidationArgs(list(resources.values()), dict(config or {}))
 
 
-def resource_violations(policy: Policy, run: StackRun | list[Registration], registration: Registration,
-                        config: Mapping[str, Any] | None = None, props: Any = None) -> list[str]:
+def resource_violations(
+    policy: Policy,
+    run: StackRun | list[Registration],
+    registration: Registration,
+    config: Mapping[str, Any] | None = None,
+    props: Any = None,
+) -> list[str]:
     """Messages one resource policy reports for one registration."""
     messages: list[str] = []
-    policy.validate(resource_args(run, registration, config, props), lambda message, urn=None: messages.append(message))
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
+    cast(ResourceValidationPolicy, policy).validate(resource_args(run, registration, config, props), report)
     return messages
 
 
-def stack_violations(policy: Policy, registrations: Iterable[Registration],
-                     config: Mapping[str, Any] | None = None) -> list[tuple[str, str | None]]:
+def stack_violations(
+    policy: Policy, registrations: Iterable[Registration], config: Mapping[str, Any] | None = None
+) -> list[tuple[str, str | None]]:
     """(message, urn) pairs one stack policy reports for a set of registrations."""
     found: list[tuple[str, str | None]] = []
-    policy.validate(stack_args(registrations, config), lambda message, urn=None: found.append((message, urn)))
+
+    def report(message: str, urn: str | None = None) -> None:
+        found.append((message, urn))
+
+    cast(StackValidationPolicy, policy).validate(stack_args(registrations, config), report)
     return found
 
 
@@ -186,10 +243,15 @@ def effective_config(user_config: Mapping[str, Any] | None = None) -> dict[str, 
         level = _PROTO_TO_LEVEL[info.enforcementLevel].value
         schema = json_format.MessageToDict(info.configSchema)
         properties = schema.get("properties", {})
-        schemas[info.name] = {"type": "object", "properties": properties, **({"required": schema["required"]}
-                                                                             if schema.get("required") else {})}
-        result[info.name] = {"enforcementLevel": level,
-                             **{k: v["default"] for k, v in properties.items() if "default" in v}}
+        schemas[info.name] = {
+            "type": "object",
+            "properties": properties,
+            **({"required": schema["required"]} if schema.get("required") else {}),
+        }
+        result[info.name] = {
+            "enforcementLevel": level,
+            **{k: v["default"] for k, v in properties.items() if "default" in v},
+        }
     if "all" in user_config:
         for entry in result.values():
             entry["enforcementLevel"] = EnforcementLevel(user_config["all"]).value
@@ -211,7 +273,7 @@ def effective_config(user_config: Mapping[str, Any] | None = None) -> dict[str, 
     return result
 
 
-# -- the whole pack through the SDK's analyzer servicer -----------------------------------------------------------------
+# -- the whole pack through the SDK's analyzer servicer ----------------------------------------------------------------
 
 
 def _servicer() -> _PolicyAnalyzerServicer:
@@ -226,49 +288,68 @@ def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
 
 def _proto_resource(registrations: list[Registration], registration: Registration, props: dict[str, Any]):
     provider = _provider(registrations, registration)
-    kwargs = dict(type=registration.type, properties=_struct(props), urn=registration.urn, name=registration.name,
-                  options=proto.AnalyzerResourceOptions(parent=registration.parent_urn or ""))
+    kwargs = dict(
+        type=registration.type,
+        properties=_struct(props),
+        urn=registration.urn,
+        name=registration.name,
+        options=proto.AnalyzerResourceOptions(parent=registration.parent_urn or ""),
+    )
     if provider is not None:
         # The registration's plain inputs, not the proxy: reading an unknown (a preview kubeconfig) through it raises.
         provider_inputs = next(r for r in registrations if r.urn == provider.urn).plain_inputs()
         kwargs["provider"] = proto.AnalyzerProviderResource(
-            type=provider.resource_type, properties=_struct(provider_inputs), urn=provider.urn, name=provider.name)
+            type=provider.resource_type, properties=_struct(provider_inputs), urn=provider.urn, name=provider.name
+        )
     return kwargs
 
 
-def analyze(registrations: Iterable[Registration] | StackRun,
-            user_config: Mapping[str, Any] | None = None) -> list[Violation]:
+def analyze(
+    registrations: Iterable[Registration] | StackRun, user_config: Mapping[str, Any] | None = None
+) -> list[Violation]:
     """Every diagnostic the pack reports for a stack, as `pulumi preview --policy-pack policies` would get them."""
     registrations = list(registrations.resources if isinstance(registrations, StackRun) else registrations)
     servicer = _servicer()
     config = effective_config(user_config)
-    servicer.Configure(proto.ConfigureAnalyzerRequest(policyConfig={
-        name: proto.PolicyConfig(
-            enforcementLevel=_LEVEL_TO_PROTO[EnforcementLevel(entry["enforcementLevel"])],
-            properties=_struct({k: v for k, v in entry.items() if k != "enforcementLevel"}))
-        for name, entry in config.items()
-    }), None)
+    servicer.Configure(
+        proto.ConfigureAnalyzerRequest(
+            policyConfig={
+                name: proto.PolicyConfig(
+                    enforcementLevel=_LEVEL_TO_PROTO[EnforcementLevel(entry["enforcementLevel"])],
+                    properties=_struct({k: v for k, v in entry.items() if k != "enforcementLevel"}),
+                )
+                for name, entry in config.items()
+            }
+        ),
+        None,
+    )
 
-    violations = []
+    violations: list[Violation] = []
     for registration in registrations:
         request = proto.AnalyzeRequest(**_proto_resource(registrations, registration, registration.plain_inputs()))
         # The engine attributes a resource policy's diagnostics to the resource it asked about.
         violations.extend(_violation(d, registration.urn) for d in servicer.Analyze(request, None).diagnostics)
-    stack_request = proto.AnalyzeStackRequest(resources=[
-        proto.AnalyzerResource(
-            **_proto_resource(registrations, r, stack_props(r)),
-            parent=r.parent_urn or "",
-            dependencies=list(r.dependencies),
-        )
-        for r in registrations
-    ])
+    stack_request = proto.AnalyzeStackRequest(
+        resources=[
+            proto.AnalyzerResource(
+                **_proto_resource(registrations, r, stack_props(r)),
+                parent=r.parent_urn or "",
+                dependencies=list(r.dependencies),
+            )
+            for r in registrations
+        ]
+    )
     violations.extend(_violation(d, "") for d in servicer.AnalyzeStack(stack_request, None).diagnostics)
     return violations
 
 
 def _violation(diagnostic: proto.AnalyzeDiagnostic, default_urn: str) -> Violation:
-    return Violation(diagnostic.policyName, _PROTO_TO_LEVEL[diagnostic.enforcementLevel], diagnostic.message,
-                     diagnostic.urn or default_urn)
+    return Violation(
+        diagnostic.policyName,
+        _PROTO_TO_LEVEL[diagnostic.enforcementLevel],
+        diagnostic.message,
+        diagnostic.urn or default_urn,
+    )
 
 
 def mandatory(violations: Iterable[Violation]) -> list[Violation]:

@@ -25,6 +25,7 @@ Engine and SDK quirks the check allows for, each because that is what really rea
 * Provider resources: the SDK JSON-encodes every non-string provider input (`pulumi.runtime.to_json`),
   so there a string holding JSON is decoded before its type is checked.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -43,10 +44,10 @@ PROVIDERS = ("aws", "kubernetes", "eks", "awsx")
 SKIPPED_TYPES: dict[str, str] = {
     "gpu-eks:": "the program's own ComponentResource: its inputs never reach a provider",
     "kubernetes:karpenter.sh/": "Karpenter custom resource (kubernetes.apiextensions.CustomResource): no provider "
-                                "schema; validated against the upstream CRDs by tests/support/crd_validator.py",
+    "schema; validated against the upstream CRDs by tests/support/crd_validator.py",
     "kubernetes:karpenter.k8s.aws/": "Karpenter custom resource (kubernetes.apiextensions.CustomResource): no "
-                                     "provider schema; validated against the upstream CRDs by "
-                                     "tests/support/crd_validator.py",
+    "provider schema; validated against the upstream CRDs by "
+    "tests/support/crd_validator.py",
 }
 
 _ASSET_SIGS = {rpc._special_asset_sig, rpc._special_archive_sig}
@@ -72,8 +73,10 @@ class ProviderSchema:
     def describe(self) -> str:
         """One line naming the schema's origin, for failure messages."""
         source = self.source
-        return (f"{self.name} {self.version} schema ({source.get('repository', '?')} tag {source.get('tag', '?')}, "
-                f"commit {source.get('commit') or 'not verifiable here'}; {source.get('obtained', '?')})")
+        return (
+            f"{self.name} {self.version} schema ({source.get('repository', '?')} tag {source.get('tag', '?')}, "
+            f"commit {source.get('commit') or 'not verifiable here'}; {source.get('obtained', '?')})"
+        )
 
 
 class SchemaSet:
@@ -83,7 +86,7 @@ class SchemaSet:
         self.schemas = schemas
 
     @classmethod
-    def load(cls, directory: Path = SCHEMA_DIR) -> "SchemaSet":
+    def load(cls, directory: Path = SCHEMA_DIR) -> SchemaSet:
         schemas = {}
         for name in PROVIDERS:
             document = json.loads(gzip.decompress((directory / f"{name}.json.gz").read_bytes()))
@@ -104,8 +107,10 @@ class SchemaSet:
         parent_type = registration.parent_urn.split("::")[2].rsplit("$", 1)[-1]
         parent = self.resource_spec(parent_type)
         if parent and parent.get("isComponent"):
-            return (f"a component the {self.provider_of(parent_type)} plugin registers inside its {parent_type}: "
-                    "local to the plugin's program, registered without inputs, never sent to a provider")
+            return (
+                f"a component the {self.provider_of(parent_type)} plugin registers inside its {parent_type}: "
+                "local to the plugin's program, registered without inputs, never sent to a provider"
+            )
         return None
 
     # -- lookups ----------------------------------------------------------------------------------------
@@ -148,13 +153,30 @@ class SchemaSet:
             return [f"{where}: type not declared by {origin}"]
         found: list[str] = []
         is_provider = type_token.startswith("pulumi:providers:")
-        self._check_object(provider, spec.get("inputProperties", {}), spec.get("requiredInputs", []), inputs,
-                           where, "", found, json_encoded=is_provider)
+        self._check_object(
+            provider,
+            spec.get("inputProperties", {}),
+            spec.get("requiredInputs", []),
+            inputs,
+            where,
+            "",
+            found,
+            json_encoded=is_provider,
+        )
         origin = self.schemas[provider].describe()
         return [f"{problem} [{origin}]" for problem in found]
 
-    def _check_object(self, provider: str, properties: dict[str, Any], required: list[str], value: dict[str, Any],
-                      where: str, path: str, found: list[str], json_encoded: bool = False) -> None:
+    def _check_object(
+        self,
+        provider: str,
+        properties: dict[str, Any],
+        required: list[str],
+        value: dict[str, Any],
+        where: str,
+        path: str,
+        found: list[str],
+        json_encoded: bool = False,
+    ) -> None:
         for key in sorted(required):
             if value.get(key) is None:
                 found.append(f"{where}: {path}{key}: required input missing")
@@ -172,8 +194,9 @@ class SchemaSet:
                     continue
             self._check_value(provider, spec, item, where, f"{path}{key}", found)
 
-    def _check_value(self, provider: str, spec: dict[str, Any], value: Any, where: str, path: str,
-                     found: list[str]) -> None:
+    def _check_value(
+        self, provider: str, spec: dict[str, Any], value: Any, where: str, path: str, found: list[str]
+    ) -> None:
         if value is None:
             return  # an unknown output: nothing to check until it resolves
         if "$ref" in spec:
@@ -187,8 +210,9 @@ class SchemaSet:
                 if not attempt:
                     return
                 attempts.append(attempt)
-            found.append(f"{where}: {path}: {value!r} matches none of "
-                         f"{[o.get('$ref', o.get('type')) for o in spec['oneOf']]}")
+            found.append(
+                f"{where}: {path}: {value!r} matches none of {[o.get('$ref', o.get('type')) for o in spec['oneOf']]}"
+            )
             return
         kind = spec.get("type")
         if kind == "string":
@@ -218,12 +242,19 @@ class SchemaSet:
                 found.append(f"{where}: {path}: expected object, got {type(value).__name__} {value!r}")
                 return
             if "properties" in spec:
-                self._check_object(provider, spec["properties"], spec.get("required", []), value, where,
-                                   f"{path}.", found)
+                self._check_object(
+                    provider, spec["properties"], spec.get("required", []), value, where, f"{path}.", found
+                )
                 return
             for key, item in value.items():
-                self._check_value(provider, spec.get("additionalProperties", {"$ref": "pulumi.json#/Any"}), item,
-                                  where, f"{path}[{key!r}]", found)
+                self._check_value(
+                    provider,
+                    spec.get("additionalProperties", {"$ref": "pulumi.json#/Any"}),
+                    item,
+                    where,
+                    f"{path}[{key!r}]",
+                    found,
+                )
         elif kind is not None:
             found.append(f"{where}: {path}: schema type {kind!r} not understood by the check")
 
@@ -237,8 +268,9 @@ class SchemaSet:
         target, kind, token = self._resolve(provider, ref)
         if kind in ("resources", "provider"):
             expected = f"pulumi:providers:{target}" if kind == "provider" else token
-            urn_type = value.split("::")[2].rsplit("$", 1)[-1] if isinstance(value, str) and value.count("::") >= 3 \
-                else None
+            urn_type = (
+                value.split("::")[2].rsplit("$", 1)[-1] if isinstance(value, str) and value.count("::") >= 3 else None
+            )
             if urn_type != expected:
                 found.append(f"{where}: {path}: expected a reference to a {expected}, got {value!r}")
             return
@@ -256,5 +288,6 @@ class SchemaSet:
         if not isinstance(value, dict):
             found.append(f"{where}: {path}: expected a {token} object, got {type(value).__name__} {value!r}")
             return
-        self._check_object(target, type_spec.get("properties", {}), type_spec.get("required", []), value, where,
-                           f"{path}.", found)
+        self._check_object(
+            target, type_spec.get("properties", {}), type_spec.get("required", []), value, where, f"{path}.", found
+        )

@@ -4,6 +4,7 @@ The files live outside the project (`../shared/upstream` by default, or `$GPU_EK
 never copied in. Outside CI a missing folder skips the dependent tests with a reason; in CI
 (`CI=true`) it is a failure, so a green CI always means the upstream checks ran.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,0 +1,1 @@
+"""The EKS cluster: its config section, pure builders, the node role IAM and the Cluster component."""

@@ -1,0 +1,48 @@
+"""Small pure helpers for AWS names, ARNs and IAM documents that can be computed instead of looked up.
+
+Each avoided data-source call (getPartition, getCallerIdentity) is one less round trip in every real preview.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+POLICY_VERSION = "2012-10-17"
+
+
+def partition_for_region(region: str) -> str:
+    """The AWS partition a region belongs to (aws, aws-cn, aws-us-gov)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def account_id_of(arn: str) -> str:
+    """The account ID field of an ARN (e.g. a role we just created)."""
+    return arn.split(":")[4]
+
+
+def policy_document(*statements: dict[str, Any]) -> dict[str, Any]:
+    """An IAM policy document with the current policy language version."""
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
+def require_arn(value: str, what: str) -> None:
+    """ValueError unless `value` is an ARN string (builders take resolved ARNs, never Outputs)."""
+    if not isinstance(value, str) or not value.startswith("arn:"):
+        raise ValueError(f"{what} must be an ARN string, got {value!r}")
+
+
+def managed_policy_arn(partition: str, name: str) -> str:
+    """ARN of an AWS managed policy, e.g. ``arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy``."""
+    if not partition or not name or "/" in name or ":" in name:
+        raise ValueError(f"invalid managed policy reference: partition={partition!r} name={name!r}")
+    return f"arn:{partition}:iam::aws:policy/{name}"
+
+
+# Root volume of the EKS-optimised AL2023 AMIs (x86_64 and arm64), for the controller group's launch template and
+# Karpenter's EC2NodeClasses alike; a mapping for another device name would add a second volume and leave the root
+# one at the AMI's defaults.
+AL2023_ROOT_DEVICE = "/dev/xvda"

@@ -1,0 +1,102 @@
+"""The `gpu-eks:karpenter` section: which Karpenter release runs, how its controller authenticates, its gates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, cast
+
+from components import versions
+from components.common.parsing import Parser
+
+ControllerIdentity = Literal["pod-identity", "irsa"]
+POD_IDENTITY: ControllerIdentity = "pod-identity"
+IRSA: ControllerIdentity = "irsa"
+CONTROLLER_IDENTITIES: tuple[ControllerIdentity, ...] = (POD_IDENTITY, IRSA)
+KARPENTER_LOG_LEVELS = ("debug", "info", "error")
+# The feature gate the GPU pools' sliced capacity needs (NodeOverlay); on by default.
+NODE_OVERLAY_GATE = "nodeOverlay"
+KARPENTER_KEYS = ("version", "identity", "featureGates", "createSpotServiceLinkedRole", "logLevel")
+
+
+@dataclass(frozen=True)
+class KarpenterConfig:
+    """The Karpenter installation."""
+
+    version: str = versions.DEFAULT_KARPENTER_VERSION
+    identity: ControllerIdentity = POD_IDENTITY
+    feature_gates: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({NODE_OVERLAY_GATE: True}))
+    create_spot_service_linked_role: bool = False
+    log_level: str = "info"
+
+    def gate(self, name: str) -> bool:
+        """Whether a feature gate is on (gates not set keep the chart default, off)."""
+        return bool(self.feature_gates.get(name, False))
+
+
+def parse_karpenter(parser: Parser, raw: Any, kubernetes_version: str) -> KarpenterConfig:
+    """Parse `gpu-eks:karpenter` (absent = the defaults) against the cluster's Kubernetes version."""
+    key = "karpenter"
+    raw = parser.mapping({} if raw is None else raw, key, KARPENTER_KEYS)
+    defaults = KarpenterConfig()
+    version = parser.text(
+        raw.get("version", defaults.version),
+        f"{key}.version",
+        re.compile(r"^\d+\.\d+\.\d+$"),
+        "a release such as 1.14.1 (no v prefix)",
+    )
+    parsed = versions.parse_semver(version)
+    oldest = versions.OLDEST_SUPPORTED_KARPENTER_VERSION
+    newest = versions.NEWEST_VALIDATED_KARPENTER_VERSION
+    if not versions.parse_semver(oldest) <= parsed <= versions.parse_semver(newest):
+        raise parser.error(
+            f"{key}.version",
+            f"Karpenter {version} is outside the validated range",
+            f"allowed: {oldest} to {newest} (newer releases need their CRDs validated first)",
+        )
+    needed = versions.KARPENTER_MIN_VERSION_FOR_KUBERNETES[kubernetes_version]
+    if parsed < versions.parse_semver(needed):
+        raise parser.error(
+            f"{key}.version",
+            f"Karpenter {version} does not support Kubernetes {kubernetes_version}",
+            f"allowed: Karpenter {needed} or newer for Kubernetes {kubernetes_version} "
+            "(Karpenter compatibility matrix)",
+        )
+    gates_raw = parser.mapping(
+        {} if raw.get("featureGates") is None else raw["featureGates"],
+        f"{key}.featureGates",
+        tuple(versions.KARPENTER_FEATURE_GATES),
+    )
+    # The map merges over the defaults, so turning one gate on never silently drops nodeOverlay. A default
+    # gate the chosen version lacks is left out (it is our default, not the user's request); a gate the user
+    # sets on a version without it is an error.
+    gates = {
+        gate: enabled
+        for gate, enabled in defaults.feature_gates.items()
+        if parsed >= versions.parse_semver(versions.KARPENTER_FEATURE_GATES[gate])
+    }
+    for gate, value in sorted(gates_raw.items()):
+        enabled = parser.boolean(value, f"{key}.featureGates.{gate}")
+        first = versions.KARPENTER_FEATURE_GATES[gate]
+        if enabled and parsed < versions.parse_semver(first):
+            raise parser.error(
+                f"{key}.featureGates.{gate}",
+                f"Karpenter {version} has no {gate} feature gate",
+                f"allowed: Karpenter {first} or newer, or {gate}: false",
+            )
+        gates[gate] = enabled
+    return KarpenterConfig(
+        version=version,
+        identity=cast(
+            ControllerIdentity,
+            parser.choice(raw.get("identity", defaults.identity), f"{key}.identity", CONTROLLER_IDENTITIES),
+        ),
+        feature_gates=MappingProxyType(gates),
+        create_spot_service_linked_role=parser.boolean(
+            raw.get("createSpotServiceLinkedRole", defaults.create_spot_service_linked_role),
+            f"{key}.createSpotServiceLinkedRole",
+        ),
+        log_level=parser.choice(raw.get("logLevel", defaults.log_level), f"{key}.logLevel", KARPENTER_LOG_LEVELS),
+    )

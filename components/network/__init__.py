@@ -1,0 +1,1 @@
+"""The VPC: its config section (new or brought), the subnet layout and the Network component."""

@@ -1,0 +1,1 @@
+"""Tests of components/gpu: GPU pool config, catalog, NVIDIA configs, pools, overlays, chart values, contract."""

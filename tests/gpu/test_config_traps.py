@@ -1,0 +1,114 @@
+"""GPU pool config traps (issue 9): a wrong type for every GPU pool key, a MIG profile given as a list, and
+maxGpus below the GPU count of a type the pool allows. Every wrong type must end in the usual one-line
+ConfigError naming that key, never a traceback.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.gpu.config import GPU_POOL_KEYS
+from tests.support.config_types import (
+    ENDPOINT,
+    GPU,
+    MIG,
+    SLICED,
+    KeySpec,
+    assert_rejects_wrong_type,
+    wrong_type_cases,
+)
+from tests.support.stacks import config_error, parse
+
+# The YAML types each GPU pool key accepts; a new key in GPU_POOL_KEYS needs its line here.
+GPU_POOL_FIELDS: dict[str, set[str]] = {
+    "name": {"str"},
+    "instanceFamilies": {"list"},
+    "instanceTypes": {"list"},
+    "gpuNames": {"list"},
+    "capacityTypes": {"list"},
+    "maxGpus": {"int"},
+    "sharing": {"map"},
+    "disruption": {"map"},
+    "expireAfter": {"str"},
+    "terminationGracePeriod": {"str"},
+    "rootVolumeGib": {"int"},
+    "weight": {"int"},
+}
+KEYS: list[KeySpec] = []
+for field, kinds in GPU_POOL_FIELDS.items():
+    prefix = "gpuNodePools[0]" if field == "name" else "gpuNodePools[0] (g)"
+    KEYS.append(({"gpuNodePools": [dict(GPU)]}, ("gpuNodePools", 0, field), f"{prefix}.{field}", kinds))
+KEYS += [
+    (
+        {"gpuNodePools": [dict(SLICED)]},
+        ("gpuNodePools", 0, "sharing", "strategy"),
+        "gpuNodePools[0] (g).sharing",
+        {"str"},
+    ),
+    (
+        {"gpuNodePools": [dict(SLICED)]},
+        ("gpuNodePools", 0, "sharing", "replicas"),
+        "gpuNodePools[0] (g).sharing.replicas",
+        {"int"},
+    ),
+    # The reported trap: a list or a mapping here ended in `TypeError: unhashable type`.
+    (
+        {"gpuNodePools": [dict(MIG)]},
+        ("gpuNodePools", 0, "sharing", "profile"),
+        "gpuNodePools[0] (g).sharing.profile",
+        {"str"},
+    ),
+]
+WRONG_TYPES = wrong_type_cases(KEYS)
+
+
+def test_every_gpu_pool_key_has_its_accepted_types_listed():
+    assert sorted(GPU_POOL_FIELDS) == sorted(GPU_POOL_KEYS)
+
+
+@pytest.mark.parametrize(
+    "base, path, key, kind", WRONG_TYPES, ids=[f"{'.'.join(map(str, path))}={kind}" for _, path, _, kind in WRONG_TYPES]
+)
+def test_every_key_rejects_every_wrong_type_with_one_line(base, path, key, kind):
+    assert_rejects_wrong_type(base, path, key, kind)
+
+
+def test_mig_profile_given_as_a_list_is_a_one_line_error():
+    error = config_error(
+        {"gpuNodePools": [{**MIG, "sharing": {"strategy": "mig", "profile": ["1g.5gb"]}}], "endpoint": ENDPOINT}
+    )
+    assert str(error) == (
+        "test: gpu-eks:gpuNodePools[0] (g).sharing.profile: expected one MIG profile name, got a "
+        "list; allowed on a100 (40960 MiB): 1g.5gb, 1g.5gb+me, 1g.10gb, 2g.10gb, 3g.20gb, "
+        "4g.20gb, 7g.40gb"
+    )
+
+
+# -- maxGpus against the instance types a pool allows -----------------------------------------------------------
+
+
+def test_max_gpus_below_an_allowed_types_gpu_count_is_rejected_naming_types_and_minimum():
+    error = config_error(
+        {"gpuNodePools": [{"name": "t4", "instanceFamilies": ["g4dn"], "maxGpus": 4}], "endpoint": ENDPOINT}
+    )
+    assert error.key == "gpuNodePools[0] (t4).maxGpus"
+    assert "g4dn.metal (8 GPUs)" in error.problem and "g4dn.12xlarge" not in error.problem
+    assert error.allowed.startswith("allowed: maxGpus 8 or more")
+
+
+def test_max_gpus_reports_every_type_too_big_and_the_largest_need():
+    error = config_error(
+        {"gpuNodePools": [{"name": "g6", "instanceFamilies": ["g6"], "maxGpus": 2}], "endpoint": ENDPOINT}
+    )
+    assert "g6.12xlarge (4 GPUs)" in error.problem and "g6.48xlarge (8 GPUs)" in error.problem
+    assert "maxGpus 8 or more" in error.allowed
+
+
+def test_max_gpus_that_fits_the_largest_type_is_accepted():
+    config = parse(
+        {
+            "gpuNodePools": [{"name": "t4", "instanceTypes": ["g4dn.xlarge", "g4dn.12xlarge"], "maxGpus": 4}],
+            "endpoint": ENDPOINT,
+        }
+    )
+    assert config.gpu_node_pools[0].max_gpus == 4

@@ -1,0 +1,1 @@
+"""Tests of components/network: the `network` config section, subnet layout, the Network component."""

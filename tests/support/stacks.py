@@ -1,0 +1,48 @@
+"""Plain helpers the tests share: the repo's stacks, parsing a raw config, stack files, a run's Karpenter objects.
+
+Fixtures live in tests/conftest.py; these are ordinary functions that tests import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.common.parsing import ConfigError
+from components.config import PlatformConfig, parse_config
+from tools.harness import REPO_ROOT, StackRun
+
+REPO_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml"))
+
+
+def parse(raw: dict[str, Any], stack: str = "test", region: str | None = "us-west-2") -> PlatformConfig:
+    """Parse raw gpu-eks config the way the program does."""
+    return parse_config(raw, stack=stack, region=region)
+
+
+def config_error(raw: dict[str, Any], stack: str = "test", region: str | None = "us-west-2") -> ConfigError:
+    """The ConfigError a raw config raises (fails the test if it parses)."""
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, stack=stack, region=region)
+    return caught.value
+
+
+def write_stack_file(directory: Path, config: dict[str, Any]) -> Path:
+    """A Pulumi.<stack>.yaml-shaped file for renderer tests."""
+    path = directory / "Pulumi.test.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def karpenter_manifests(run: StackRun) -> list[dict[str, Any]]:
+    """Every Karpenter custom resource a run registered, as the object the API server would receive."""
+    from tools.render import manifest_of  # the same object the renderer writes to manifests/
+
+    return [
+        manifest_of(r)
+        for r in run.resources
+        if r.type.startswith(("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/"))
+    ]

@@ -7,7 +7,8 @@ with one clear line instead of a half-built graph:
 
 This module is the top: the stack-wide keys (`clusterName`, `tags`, `aws:region`) and `PlatformConfig`, which
 holds one section per domain, each parsed by its own package (`components.network.config`,
-`components.cluster.config`, `components.karpenter.config` and `.node_pool_config`, `components.gpu.config`).
+`components.cluster.config`, `components.karpenter.config` and `.node_pool_config`, `components.gpu.config`,
+`components.observability.config`).
 `parse_config` is pure (plain dict in, `PlatformConfig` out) and is what the tests exercise; `load_config`
 reads the same keys through `pulumi.Config` for the real program.
 """
@@ -17,17 +18,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import pulumi
 
+from components import versions
 from components.cluster.config import ClusterConfig, check_endpoint_decision, parse_cluster, parse_kubernetes_version
 from components.common.context import StackContext
 from components.common.parsing import PROJECT, ConfigError, Parser, describe, did_you_mean
-from components.gpu.config import GpuNodePoolConfig, parse_gpu_node_pools
+from components.gpu.config import GpuNodePoolConfig, parse_gpu_node_pools, resolve_efa_zones
 from components.karpenter.config import KarpenterConfig, parse_karpenter
+from components.karpenter.node_image import parse_node_image
 from components.karpenter.node_pool_config import (
     NodePoolConfig,
     check_consolidation_policy,
@@ -36,6 +39,13 @@ from components.karpenter.node_pool_config import (
     pool_key,
 )
 from components.network.config import NetworkConfig, parse_network
+from components.observability.config import (
+    NodeHealthConfig,
+    ObservabilityConfig,
+    karpenter_with_repair,
+    parse_node_health,
+    parse_observability,
+)
 
 # Every top-level key we read. Anything else under the `gpu-eks:` namespace is a typo.
 TOP_LEVEL_KEYS = (
@@ -52,6 +62,9 @@ TOP_LEVEL_KEYS = (
     "karpenter",
     "nodePools",
     "gpuNodePools",
+    "nodeImage",
+    "observability",
+    "nodeHealth",
 )
 
 # Derived IAM role names ("<cluster>-karpenter-controller") must stay within IAM's 64 characters,
@@ -60,7 +73,7 @@ CLUSTER_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,38}[A-Za-z0-9]$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 TAG_KEY_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 # Values that stay strings ("1.30" must not become the float 1.3); structured values arrive as JSON.
-SCALAR_KEYS = ("clusterName", "kubernetesVersion")
+SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage")
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,10 @@ class PlatformConfig:
     karpenter: KarpenterConfig
     node_pools: tuple[NodePoolConfig, ...]
     gpu_node_pools: tuple[GpuNodePoolConfig, ...] = ()
+    # The stack's node image (AMI alias): the general pools' EC2NodeClass and every GPU pool without its own.
+    node_image: str = versions.DEFAULT_NODE_IMAGE
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    node_health: NodeHealthConfig = field(default_factory=NodeHealthConfig)
 
     @property
     def context(self) -> StackContext:
@@ -136,16 +153,34 @@ def parse_config(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, 
     )
     kubernetes_version = parse_kubernetes_version(parser, raw)
     karpenter = parse_karpenter(parser, raw.get("karpenter"), kubernetes_version)
+    # Auto repair turns Karpenter's nodeRepair gate on, before anything else reads the gates.
+    node_health = parse_node_health(parser, raw.get("nodeHealth"), karpenter)
+    karpenter = karpenter_with_repair(karpenter, node_health)
     node_pools = parse_node_pools(parser, raw.get("nodePools"))
     for index, pool in enumerate(node_pools):
         check_consolidation_policy(
             parser, pool.disruption, f"{pool_key('nodePools', index, pool.name)}.disruption", karpenter
         )
-    gpu_node_pools = parse_gpu_node_pools(parser, raw.get("gpuNodePools"), karpenter)
+    node_image = parse_node_image(
+        parser, raw.get("nodeImage", versions.DEFAULT_NODE_IMAGE), "nodeImage", kubernetes_version
+    )
+    gpu_node_pools = parse_gpu_node_pools(
+        parser,
+        raw.get("gpuNodePools"),
+        karpenter,
+        node_image=node_image,
+        kubernetes_version=kubernetes_version,
+        region=region,
+    )
     check_unique_names(
         parser, [("nodePools", p.name) for p in node_pools] + [("gpuNodePools", p.name) for p in gpu_node_pools]
     )
+    # Pool options that need a feature gate (reserved capacity, warm slices) turn it on; each pool has already
+    # refused a gate the stack turned off or its Karpenter version lacks.
+    karpenter = karpenter.with_gates_on(sorted({gate for pool in gpu_node_pools for gate in pool.required_gates}))
     network = parse_network(parser, raw.get("network"), region)
+    # An EFA pool's zone must be one of the stack's zones, which only the network section knows.
+    gpu_node_pools = resolve_efa_zones(parser, gpu_node_pools, network, region)
     cluster = parse_cluster(parser, raw, kubernetes_version)
     config = PlatformConfig(
         project=project,
@@ -158,6 +193,9 @@ def parse_config(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, 
         karpenter=karpenter,
         node_pools=node_pools,
         gpu_node_pools=gpu_node_pools,
+        node_image=node_image,
+        observability=parse_observability(parser, raw.get("observability")),
+        node_health=node_health,
     )
     # Last, so a new stack first hears about real mistakes, then about the one decision it must make.
     check_endpoint_decision(parser, cluster.endpoint)

@@ -1,7 +1,8 @@
 """Platform: the whole dependency graph of one stack, and the stack outputs it exports.
 
-Network -> Cluster (KMS, EKS, add-ons, controller node group) -> Karpenter (IAM, queue, CRD and controller
-releases) -> NodePools (general and GPU) and the NVIDIA stack. Each arrow is a real input or depends_on,
+Network -> Cluster (KMS, EKS, add-ons, controller node group) -> Observability (metrics stack: its CRDs come
+first) -> Karpenter (IAM, queue, CRD and controller releases) -> NodePools (general and GPU) and the NVIDIA stack;
+NodeHealth (the node monitoring agent) after the Cluster. Each arrow is a real input or depends_on,
 so `pulumi up` creates, and `pulumi destroy` removes, things in a safe order. Each component gets the stack
 context, its own config section and the components it depends on, never the whole PlatformConfig.
 """
@@ -13,10 +14,14 @@ import pulumi
 from components.cluster.component import Cluster, ClusterArgs
 from components.config import PlatformConfig
 from components.gpu.component import GpuCapacity, GpuCapacityArgs
+from components.gpu.nvidia_values import uses_gpu_operator
+from components.gpu.pools import gpu_node_tolerations, plan_pool
 from components.karpenter.component import Karpenter, KarpenterArgs
 from components.karpenter.config import IRSA
 from components.karpenter.node_pools import NodePools, NodePoolsArgs
 from components.network.component import Network, NetworkArgs
+from components.observability.component import NodeHealth, NodeHealthArgs, Observability, ObservabilityArgs
+from components.observability.dcgm import gpu_operator_exporter_values
 
 
 class Platform(pulumi.ComponentResource):
@@ -41,8 +46,48 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        kubernetes_version = config.cluster.kubernetes_version
+        gpu_plans = [plan_pool(pool) for pool in config.gpu_node_pools]
+        gpu_operator = uses_gpu_operator(gpu_plans)
+        gpu_tolerations = gpu_node_tolerations(gpu_plans)
+        # Off: no metrics stack, no exporters, no ServiceMonitors anywhere.
+        self.observability = (
+            Observability(
+                "observability",
+                ObservabilityArgs(
+                    context=context,
+                    config=config.observability,
+                    kubernetes_version=kubernetes_version,
+                    cluster=self.cluster,
+                    gpu_pool_names=[pool.name for pool in config.gpu_node_pools],
+                    gpu_operator=gpu_operator,
+                    gpu_tolerations=gpu_tolerations,
+                ),
+                opts=child,
+            )
+            if config.observability.enabled
+            else None
+        )
+        monitoring = self.observability.monitoring if self.observability else []
+        self.node_health = (
+            NodeHealth(
+                "nodehealth",
+                NodeHealthArgs(
+                    context=context,
+                    config=config.node_health,
+                    kubernetes_version=kubernetes_version,
+                    cluster=self.cluster,
+                    gpu_tolerations=gpu_tolerations,
+                ),
+                opts=child,
+            )
+            if config.node_health.auto_repair
+            else None
+        )
         self.karpenter = Karpenter(
-            "karpenter", KarpenterArgs(context=context, config=config.karpenter, cluster=self.cluster), opts=child
+            "karpenter",
+            KarpenterArgs(context=context, config=config.karpenter, cluster=self.cluster, monitoring=monitoring),
+            opts=child,
         )
         self.node_pools = NodePools(
             "nodepools",
@@ -52,6 +97,7 @@ class Platform(pulumi.ComponentResource):
                 cluster=self.cluster,
                 karpenter=self.karpenter,
                 subnet_selector=self.network.karpenter_subnet_selector,
+                node_image=config.node_image,
             ),
             opts=child,
         )
@@ -65,6 +111,9 @@ class Platform(pulumi.ComponentResource):
                     cluster=self.cluster,
                     karpenter=self.karpenter,
                     subnet_selector=self.network.karpenter_subnet_selector,
+                    vpc_id=self.network.vpc_id,
+                    dcgm_exporter=gpu_operator_exporter_values() if self.observability else None,
+                    monitoring=monitoring,
                 ),
                 opts=child,
             )
@@ -100,6 +149,7 @@ class Platform(pulumi.ComponentResource):
             "gpuNodePoolNames": [pool.name for pool in config.gpu_node_pools],
             "gpuPools": self.gpu.pool_contracts if self.gpu else {},
             "nvidiaStack": self.gpu.nvidia_stack if self.gpu else None,
+            "observability": self.observability.outputs if self.observability else {"mode": "off"},
         }
 
     def export_outputs(self) -> None:

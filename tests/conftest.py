@@ -38,11 +38,22 @@ def run_with() -> Callable[..., StackRun]:
 
 @pytest.fixture(scope="session")
 def crd_validator():
-    """The upstream Karpenter v1.14.1 CRDs, loaded and compiled once (schema + CEL)."""
+    """The upstream Karpenter v1.14.1 CRDs, loaded and compiled once (schema + CEL), with the CapacityBuffer CRD
+    (autoscaling.x-k8s.io) that the same release ships in its charts (karpenter-crd templates, karpenter crds/)."""
     from tests.support.crd_validator import CrdValidator
-    from tests.support.upstream import upstream_dir
+    from tests.support.upstream import CAPACITY_BUFFER_CRD, upstream_dir, upstream_file
 
-    return CrdValidator.from_directory(upstream_dir() / "karpenter")
+    return CrdValidator.from_directory(upstream_dir() / "karpenter", [upstream_file(*CAPACITY_BUFFER_CRD)])
+
+
+@pytest.fixture(scope="session")
+def mpi_job_validator():
+    """The Kubeflow MPIJob CRD (kubeflow.org/v2beta1) of the MPI operator's v0.8.0 release manifest, for
+    examples/nccl-tests (schema + CEL, like the Karpenter CRDs)."""
+    from tests.support.crd_validator import CrdValidator
+    from tests.support.upstream import upstream_file
+
+    return CrdValidator.from_directory(upstream_file("manifests", "mpi-operator.yaml").parent)
 
 
 @pytest.fixture(scope="session")

@@ -290,6 +290,13 @@ class RealisticMocks(pulumi_mocks.Mocks):
             state.update(
                 arn=self.arn("eks", f"addon/{inputs.get('clusterName')}/{inputs.get('addonName')}/{hex17[:8]}")
             )
+        elif typ == "aws:amp/workspace:Workspace":
+            # AMP workspace IDs are "ws-" and a UUID; the endpoint ends in "/" (aws_prometheus_workspace docs).
+            resource_id = f"ws-{_stable_hex(args.name, 'amp')[:8]}-0000-0000-0000-{hex17[:12]}"
+            state.update(
+                arn=self.arn("aps", f"workspace/{resource_id}"),
+                prometheusEndpoint=f"https://aps-workspaces.{self.region}.amazonaws.com/workspaces/{resource_id}/",
+            )
         elif typ == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation":
             resource_id = f"{inputs.get('clusterName')}#{inputs.get('principalArn')}#{inputs.get('policyArn')}"
         elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":

@@ -29,6 +29,21 @@ def policy_document(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": POLICY_VERSION, "Statement": list(statements)}
 
 
+def pod_identity_trust_policy() -> dict[str, Any]:
+    """Trust policy of a role that EKS Pod Identity hands to a service account (``pods.eks.amazonaws.com``).
+
+    Pod Identity needs ``sts:TagSession`` as well as ``sts:AssumeRole``: the agent attaches session tags such as
+    the namespace and service account.
+    """
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }
+    )
+
+
 def require_arn(value: str, what: str) -> None:
     """ValueError unless `value` is an ARN string (builders take resolved ARNs, never Outputs)."""
     if not isinstance(value, str) or not value.startswith("arn:"):

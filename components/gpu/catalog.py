@@ -8,14 +8,8 @@ Sources (read the per-entry comments for which number came from where):
   vCPUs, instance memory and architecture: Karpenter v1.14
   ``website/content/en/v1.14/reference/instance-types.md`` (aws/karpenter-provider-aws; the stored
   copy read was at commit c88abbba). Every instance below was checked against that page.
-* On-demand prices: the us-east-1 table in Karpenter ``pkg/providers/pricing/zz_generated.pricing_aws.go``
-  "generated at 2026-07-20T13:44:30Z" (commit 1d927085), as quoted in the project's research notes
-  (nvidia.md section 3.2). Karpenter uses that file only as a fallback when the AWS Pricing API is
-  unreachable: **it is a snapshot, not an AWS quote**. The notes give only the smallest and largest
-  size of each g-family, so the prices of the other sizes come from an earlier generation of the same
-  file ("generated at 2026-01-19T13:23:24Z", commit 031e72b6); those entries carry a ``price_note``.
-  Every value the notes do list matched that earlier file exactly. p5e.48xlarge is in neither file,
-  so its price is ``None``.
+* Prices are not here: they depend on the region and live in ``components.gpu.prices`` (generated from
+  Karpenter's pricing data by ``tools/regen_prices.py``).
 * MIG profiles and their maximum instance counts per GPU: the ``all-<profile>`` entries in the GPU
   Operator v26.7.0 ``default-mig-parted-config`` (nvidia.md section 3.1). ``tests/gpu/test_catalog.py``
   re-checks this hand-typed table against that upstream file.
@@ -32,21 +26,6 @@ from types import MappingProxyType
 from typing import Literal
 
 from components.gpu.names import MIG_RESOURCE_PREFIX
-
-PRICE_SOURCE = (
-    "Karpenter pkg/providers/pricing/zz_generated.pricing_aws.go, us-east-1 on-demand, "
-    "commit 1d927085 (fallback price snapshot, not an AWS quote)"
-)
-PRICE_SNAPSHOT_DATE = "2026-07-20"
-PRICE_REGION = "us-east-1"
-
-# Note attached to prices taken from the earlier generation of the pricing file, because the
-# research table (2026-07-20 snapshot) lists only each g-family's smallest and largest size.
-EARLIER_SNAPSHOT_NOTE = (
-    "from the 2026-01-19 generation of zz_generated.pricing_aws.go (commit 031e72b6); "
-    "not listed in the 2026-07-20 research table"
-)
-NOT_IN_SNAPSHOT_NOTE = "not in snapshot: p5e has no entry in Karpenter's pricing file (2026-01-19 or 2026-07-20)"
 
 Architecture = Literal["amd64", "arm64"]
 
@@ -85,10 +64,6 @@ class InstanceType:
     vcpus: int
     memory_mib: int
     architecture: Architecture
-    # us-east-1 on-demand USD/hour from the fallback snapshot; None when the snapshot has none.
-    on_demand_usd_per_hour: float | None
-    # Set when the price did not come from the 2026-07-20 snapshot (see EARLIER_SNAPSHOT_NOTE).
-    price_note: str | None = None
 
 
 # --- MIG profile tables (nvidia.md section 3.1) ------------------------------------------------
@@ -157,78 +132,118 @@ B200 = GpuModel("b200", 183359, MIG_PROFILES_B200, "B200", (10, 0))
 GPU_MODELS: tuple[GpuModel, ...] = (T4, T4G, A10G, L4, L40S, A100_40GB, A100_80GB, H100_80GB, H200_141GB, B200)
 
 # --- Instance types ------------------------------------------------------------------------------
-_E = EARLIER_SNAPSHOT_NOTE
 
 
-def _it(
-    name: str,
-    gpu: GpuModel,
-    gpus: int,
-    vcpus: int,
-    memory_mib: int,
-    price: float | None,
-    note: str | None = None,
-    arch: Architecture = "amd64",
-) -> InstanceType:
+def _it(name: str, gpu: GpuModel, gpus: int, vcpus: int, memory_mib: int, arch: Architecture = "amd64") -> InstanceType:
     """Build an InstanceType; the family is the part of the name before the first dot."""
-    return InstanceType(name, name.split(".", 1)[0], gpu, gpus, vcpus, memory_mib, arch, price, note)
+    return InstanceType(name, name.split(".", 1)[0], gpu, gpus, vcpus, memory_mib, arch)
 
 
 _INSTANCE_TYPES: tuple[InstanceType, ...] = (
-    # g4dn: NVIDIA T4. Prices for xlarge and metal are in the 2026-07-20 research table.
-    _it("g4dn.xlarge", T4, 1, 4, 16384, 0.526),
-    _it("g4dn.2xlarge", T4, 1, 8, 32768, 0.752, _E),
-    _it("g4dn.4xlarge", T4, 1, 16, 65536, 1.204, _E),
-    _it("g4dn.8xlarge", T4, 1, 32, 131072, 2.176, _E),
-    _it("g4dn.12xlarge", T4, 4, 48, 196608, 3.912, _E),
-    _it("g4dn.16xlarge", T4, 1, 64, 262144, 4.352, _E),
-    _it("g4dn.metal", T4, 8, 96, 393216, 7.824),
-    # g5: NVIDIA A10G. xlarge and 48xlarge prices are in the research table.
-    _it("g5.xlarge", A10G, 1, 4, 16384, 1.006),
-    _it("g5.2xlarge", A10G, 1, 8, 32768, 1.212, _E),
-    _it("g5.4xlarge", A10G, 1, 16, 65536, 1.624, _E),
-    _it("g5.8xlarge", A10G, 1, 32, 131072, 2.448, _E),
-    _it("g5.12xlarge", A10G, 4, 48, 196608, 5.672, _E),
-    _it("g5.16xlarge", A10G, 1, 64, 262144, 4.096, _E),
-    _it("g5.24xlarge", A10G, 4, 96, 393216, 8.144, _E),
-    _it("g5.48xlarge", A10G, 8, 192, 786432, 16.288),
-    # g5g: NVIDIA T4G on Graviton2 (arm64). The research table gives "0.42 (xl) ... 2.744" without
-    # naming the size of 2.744; both 16xlarge and metal cost 2.744 in the earlier file.
-    _it("g5g.xlarge", T4G, 1, 4, 8192, 0.42, arch="arm64"),
-    _it("g5g.2xlarge", T4G, 1, 8, 16384, 0.556, _E, arch="arm64"),
-    _it("g5g.4xlarge", T4G, 1, 16, 32768, 0.828, _E, arch="arm64"),
-    _it("g5g.8xlarge", T4G, 1, 32, 65536, 1.372, _E, arch="arm64"),
-    _it("g5g.16xlarge", T4G, 2, 64, 131072, 2.744, _E + "; equals the research table's upper bound", arch="arm64"),
-    _it("g5g.metal", T4G, 2, 64, 131072, 2.744, _E + "; equals the research table's upper bound", arch="arm64"),
-    # g6: NVIDIA L4. xlarge and 48xlarge prices are in the research table.
-    _it("g6.xlarge", L4, 1, 4, 16384, 0.8048),
-    _it("g6.2xlarge", L4, 1, 8, 32768, 0.9776, _E),
-    _it("g6.4xlarge", L4, 1, 16, 65536, 1.3232, _E),
-    _it("g6.8xlarge", L4, 1, 32, 131072, 2.0144, _E),
-    _it("g6.12xlarge", L4, 4, 48, 196608, 4.6016, _E),
-    _it("g6.16xlarge", L4, 1, 64, 262144, 3.3968, _E),
-    _it("g6.24xlarge", L4, 4, 96, 393216, 6.6752, _E),
-    _it("g6.48xlarge", L4, 8, 192, 786432, 13.3504),
-    # g6e: NVIDIA L40S; same GPU layout as g6, twice the host memory. xlarge/48xlarge in the table.
-    _it("g6e.xlarge", L40S, 1, 4, 32768, 1.861),
-    _it("g6e.2xlarge", L40S, 1, 8, 65536, 2.24208, _E),
-    _it("g6e.4xlarge", L40S, 1, 16, 131072, 3.00424, _E),
-    _it("g6e.8xlarge", L40S, 1, 32, 262144, 4.52856, _E),
-    _it("g6e.12xlarge", L40S, 4, 48, 393216, 10.49264, _E),
-    _it("g6e.16xlarge", L40S, 1, 64, 524288, 7.57719, _E),
-    _it("g6e.24xlarge", L40S, 4, 96, 786432, 15.06559, _E),
-    _it("g6e.48xlarge", L40S, 8, 192, 1572864, 30.13118),
-    # p-families: every price below except p5e is in the research table.
-    _it("p4d.24xlarge", A100_40GB, 8, 96, 1179648, 21.957642),
-    _it("p4de.24xlarge", A100_80GB, 8, 96, 1179648, 27.44705),
-    _it("p5.4xlarge", H100_80GB, 1, 16, 262144, 6.88),
-    _it("p5.48xlarge", H100_80GB, 8, 192, 2097152, 55.04),
-    _it("p5e.48xlarge", H200_141GB, 8, 192, 2097152, None, NOT_IN_SNAPSHOT_NOTE),
-    _it("p5en.48xlarge", H200_141GB, 8, 192, 2097152, 63.296),
-    _it("p6-b200.48xlarge", B200, 8, 192, 2097152, 113.9328),
+    # g4dn: NVIDIA T4.
+    _it("g4dn.xlarge", T4, 1, 4, 16384),
+    _it("g4dn.2xlarge", T4, 1, 8, 32768),
+    _it("g4dn.4xlarge", T4, 1, 16, 65536),
+    _it("g4dn.8xlarge", T4, 1, 32, 131072),
+    _it("g4dn.12xlarge", T4, 4, 48, 196608),
+    _it("g4dn.16xlarge", T4, 1, 64, 262144),
+    _it("g4dn.metal", T4, 8, 96, 393216),
+    # g5: NVIDIA A10G.
+    _it("g5.xlarge", A10G, 1, 4, 16384),
+    _it("g5.2xlarge", A10G, 1, 8, 32768),
+    _it("g5.4xlarge", A10G, 1, 16, 65536),
+    _it("g5.8xlarge", A10G, 1, 32, 131072),
+    _it("g5.12xlarge", A10G, 4, 48, 196608),
+    _it("g5.16xlarge", A10G, 1, 64, 262144),
+    _it("g5.24xlarge", A10G, 4, 96, 393216),
+    _it("g5.48xlarge", A10G, 8, 192, 786432),
+    # g5g: NVIDIA T4G on Graviton2 (arm64).
+    _it("g5g.xlarge", T4G, 1, 4, 8192, arch="arm64"),
+    _it("g5g.2xlarge", T4G, 1, 8, 16384, arch="arm64"),
+    _it("g5g.4xlarge", T4G, 1, 16, 32768, arch="arm64"),
+    _it("g5g.8xlarge", T4G, 1, 32, 65536, arch="arm64"),
+    _it("g5g.16xlarge", T4G, 2, 64, 131072, arch="arm64"),
+    _it("g5g.metal", T4G, 2, 64, 131072, arch="arm64"),
+    # g6: NVIDIA L4.
+    _it("g6.xlarge", L4, 1, 4, 16384),
+    _it("g6.2xlarge", L4, 1, 8, 32768),
+    _it("g6.4xlarge", L4, 1, 16, 65536),
+    _it("g6.8xlarge", L4, 1, 32, 131072),
+    _it("g6.12xlarge", L4, 4, 48, 196608),
+    _it("g6.16xlarge", L4, 1, 64, 262144),
+    _it("g6.24xlarge", L4, 4, 96, 393216),
+    _it("g6.48xlarge", L4, 8, 192, 786432),
+    # g6e: NVIDIA L40S; same GPU layout as g6, twice the host memory.
+    _it("g6e.xlarge", L40S, 1, 4, 32768),
+    _it("g6e.2xlarge", L40S, 1, 8, 65536),
+    _it("g6e.4xlarge", L40S, 1, 16, 131072),
+    _it("g6e.8xlarge", L40S, 1, 32, 262144),
+    _it("g6e.12xlarge", L40S, 4, 48, 393216),
+    _it("g6e.16xlarge", L40S, 1, 64, 524288),
+    _it("g6e.24xlarge", L40S, 4, 96, 786432),
+    _it("g6e.48xlarge", L40S, 8, 192, 1572864),
+    # p-families: A100 40/80 GB, H100, H200, B200.
+    _it("p4d.24xlarge", A100_40GB, 8, 96, 1179648),
+    _it("p4de.24xlarge", A100_80GB, 8, 96, 1179648),
+    _it("p5.4xlarge", H100_80GB, 1, 16, 262144),
+    _it("p5.48xlarge", H100_80GB, 8, 192, 2097152),
+    _it("p5e.48xlarge", H200_141GB, 8, 192, 2097152),
+    _it("p5en.48xlarge", H200_141GB, 8, 192, 2097152),
+    _it("p6-b200.48xlarge", B200, 8, 192, 2097152),
 )
 
 INSTANCE_TYPES: Mapping[str, InstanceType] = MappingProxyType({it.name: it for it in _INSTANCE_TYPES})
+
+# --- EFA -----------------------------------------------------------------------------------------
+# Elastic Fabric Adapter interfaces per instance type: EC2's EfaInfo.MaximumEfaInterfaces, which Karpenter
+# advertises as `vpc.amazonaws.com/efa` (aws/karpenter-provider-aws website/content/en/v1.14/reference/
+# instance-types.md, commit 692ccdd0 of 2026-07-11, read 2026-11-25). On every type here that is also the number
+# of network cards, one EFA per card (v1.14.1 pkg/providers/instancetype/zz_generated.vpclimits.go, generated
+# 2026-05-18 from DescribeInstanceTypes), and card 0 takes at least two interfaces (2 on p5.48xlarge and
+# p5e.48xlarge, 4 to 15 elsewhere), so "primary ENA + one efa-only interface per card" fits each of them
+# (components.gpu.efa). Catalog types not listed have no EFA. tests/gpu/test_catalog.py re-checks the list of
+# EFA types against the EFA device plugin chart's supportedInstanceLabels.
+EFA_INTERFACES: Mapping[str, int] = MappingProxyType(
+    {
+        **dict.fromkeys(("g4dn.8xlarge", "g4dn.12xlarge", "g4dn.16xlarge", "g4dn.metal"), 1),
+        **dict.fromkeys(("g5.8xlarge", "g5.12xlarge", "g5.16xlarge", "g5.24xlarge", "g5.48xlarge"), 1),
+        **dict.fromkeys(("g6.8xlarge", "g6.12xlarge", "g6.16xlarge", "g6.24xlarge", "g6.48xlarge"), 1),
+        **dict.fromkeys(("g6e.8xlarge", "g6e.12xlarge", "g6e.16xlarge"), 1),
+        "g6e.24xlarge": 2,
+        "g6e.48xlarge": 4,
+        "p4d.24xlarge": 4,
+        "p4de.24xlarge": 4,
+        "p5.4xlarge": 1,
+        "p5.48xlarge": 32,
+        "p5e.48xlarge": 32,
+        "p5en.48xlarge": 16,
+        "p6-b200.48xlarge": 8,
+    }
+)
+
+# --- Local NVMe instance store ---------------------------------------------------------------------
+# Total local NVMe per instance type in GB, None for types without an instance store: the value of the
+# `karpenter.k8s.aws/instance-local-nvme` label in Karpenter's v1.14 instance-types reference
+# (aws/karpenter-provider-aws website/content/en/v1.14/reference/instance-types.md, last changed in commit 692ccdd0,
+# 2026-07-11; read 2026-11-25), which is EC2's InstanceStorageInfo.TotalSizeInGB (pkg/providers/instancetype/
+# types.go @v1.14.1). `instanceStore: raid0` needs it, and with RAID0 it becomes the node's ephemeral storage.
+# g5g (Graviton) lists no instance store.
+LOCAL_NVME_GB: Mapping[str, int | None] = MappingProxyType(
+    {
+        **{"g4dn.xlarge": 125, "g4dn.2xlarge": 225, "g4dn.4xlarge": 225, "g4dn.8xlarge": 900},
+        **{"g4dn.12xlarge": 900, "g4dn.16xlarge": 900, "g4dn.metal": 1800},
+        **{"g5.xlarge": 250, "g5.2xlarge": 450, "g5.4xlarge": 600, "g5.8xlarge": 900},
+        **{"g5.12xlarge": 3800, "g5.16xlarge": 1900, "g5.24xlarge": 3800, "g5.48xlarge": 7600},
+        **{"g5g.xlarge": None, "g5g.2xlarge": None, "g5g.4xlarge": None, "g5g.8xlarge": None},
+        **{"g5g.16xlarge": None, "g5g.metal": None},
+        **{"g6.xlarge": 250, "g6.2xlarge": 450, "g6.4xlarge": 600, "g6.8xlarge": 900},
+        **{"g6.12xlarge": 3760, "g6.16xlarge": 1880, "g6.24xlarge": 3760, "g6.48xlarge": 7520},
+        **{"g6e.xlarge": 250, "g6e.2xlarge": 450, "g6e.4xlarge": 600, "g6e.8xlarge": 900},
+        **{"g6e.12xlarge": 3800, "g6e.16xlarge": 1900, "g6e.24xlarge": 3800, "g6e.48xlarge": 7600},
+        **{"p4d.24xlarge": 8000, "p4de.24xlarge": 8000, "p5.4xlarge": 3800, "p5.48xlarge": 30400},
+        **{"p5e.48xlarge": 30400, "p5en.48xlarge": 30400, "p6-b200.48xlarge": 30400},
+    }
+)
 
 
 # --- Helpers -------------------------------------------------------------------------------------
@@ -253,6 +268,11 @@ def instance_type(name: str) -> InstanceType:
             f"instance type {name!r} is not in the GPU catalog (components/gpu/catalog.py); "
             f"known families: {', '.join(known_families())}"
         ) from None
+
+
+def local_nvme_gb(name: str) -> int | None:
+    """Local NVMe of an instance type in GB (None: no instance store); KeyError if it is not in the catalog."""
+    return LOCAL_NVME_GB[instance_type(name).name]
 
 
 def known_families() -> list[str]:
@@ -305,3 +325,8 @@ def mig_capable(model: GpuModel | InstanceType) -> bool:
     """True when the GPU (or the instance type's GPU) supports MIG partitioning."""
     gpu = model.gpu_model if isinstance(model, InstanceType) else model
     return bool(gpu.mig_profiles)
+
+
+def efa_interfaces(instance: InstanceType) -> int:
+    """EFA interfaces (= network cards) of an instance type; 0 when it has no EFA."""
+    return EFA_INTERFACES.get(instance.name, 0)

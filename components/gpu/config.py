@@ -8,7 +8,8 @@ pool) is a config error naming the pool before anything is registered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from components import versions
@@ -17,12 +18,32 @@ from components.common.parsing import (
     Parser,
     describe,
     did_you_mean,
+    item_key,
 )
-from components.gpu import catalog, nvidia_config
+from components.gpu import catalog, nvidia_config, prices
+from components.gpu.capacity import (
+    RESERVED,
+    CapacityReservationTerm,
+    CapacityType,
+    Taint,
+    check_gate,
+    parse_capacity_reservations,
+    parse_capacity_types,
+    parse_taints,
+    parse_warm_slices,
+)
+from components.gpu.efa_config import parse_efa, parse_zone, settle_zone
 from components.gpu.names import OVERLAY_STRATEGIES, SharingStrategy
-from components.karpenter.config import NODE_OVERLAY_GATE, KarpenterConfig
+from components.gpu.storage import DEFAULT_GPU_ROOT_VOLUME, InstanceStore, parse_instance_store, parse_root_volume
+from components.karpenter.config import (
+    CAPACITY_BUFFER_GATE,
+    NODE_OVERLAY_GATE,
+    RESERVED_CAPACITY_GATE,
+    KarpenterConfig,
+)
+from components.karpenter.manifests import RootVolume
+from components.karpenter.node_image import parse_node_image
 from components.karpenter.node_pool_config import (
-    CAPACITY_TYPES,
     DEFAULT_EXPIRE_AFTER,
     DEFAULT_TERMINATION_GRACE_PERIOD,
     DisruptionConfig,
@@ -30,6 +51,7 @@ from components.karpenter.node_pool_config import (
     parse_disruption,
     parse_termination_grace_period,
 )
+from components.network.config import NetworkConfig
 
 SHARING_STRATEGIES = tuple(strategy.value for strategy in SharingStrategy)
 TIME_SLICING_MAX_REPLICAS = 64  # beyond this each slice gets < 2% of a GPU: almost certainly a typo
@@ -46,6 +68,14 @@ GPU_POOL_KEYS = (
     "terminationGracePeriod",
     "rootVolumeGib",
     "weight",
+    "nodeImage",
+    "capacityReservations",
+    "warmSlices",
+    "taints",
+    "instanceStore",
+    "rootVolume",
+    "efa",
+    "zone",
 )
 # GPU nodes are expensive and slow to start: consolidate only when empty, after a pause that lets the next
 # job of a batch land on a warm node.
@@ -64,6 +94,12 @@ class SharingConfig:
         # Plain strings ("mig") are accepted and stored as the enum, so every consumer compares members.
         object.__setattr__(self, "strategy", SharingStrategy(self.strategy))
 
+    def slices_per_gpu(self, model: catalog.GpuModel) -> int:
+        """Slices each GPU of `model` advertises: MIG instances of the profile, or time-slicing / MPS replicas."""
+        if self.strategy == SharingStrategy.MIG and self.profile is not None:
+            return model.mig_profiles[self.profile]
+        return self.replicas or 1
+
 
 @dataclass(frozen=True)
 class GpuNodePoolConfig:
@@ -71,14 +107,32 @@ class GpuNodePoolConfig:
 
     name: str
     instance_types: tuple[str, ...]
-    capacity_types: tuple[str, ...]
+    capacity_types: tuple[CapacityType, ...]  # in Karpenter's order of preference (reserved, spot, on-demand)
     max_gpus: int
     sharing: SharingConfig
     disruption: DisruptionConfig = DEFAULT_GPU_DISRUPTION
     expire_after: str = DEFAULT_EXPIRE_AFTER
     termination_grace_period: str = DEFAULT_TERMINATION_GRACE_PERIOD
-    root_volume_gib: int = 200
+    root_volume: RootVolume = DEFAULT_GPU_ROOT_VOLUME
     weight: int | None = None
+    node_image: str = versions.DEFAULT_NODE_IMAGE  # the pool's own `nodeImage`, else the stack's
+    capacity_reservations: tuple[CapacityReservationTerm, ...] = ()  # with capacity type reserved only
+    warm_slices: int | None = None  # free slices a CapacityBuffer keeps ready
+    taints: tuple[Taint, ...] = ()  # the team's own, on top of the GPU and sharing taints
+    instance_store: InstanceStore | None = None
+    # EFA interfaces on every network card, a cluster placement group, one zone (components.gpu.efa).
+    efa: bool = False
+    zone: str | None = None  # an EFA pool's zone, settled by resolve_efa_zones
+
+    @property
+    def required_gates(self) -> set[str]:
+        """The Karpenter feature gates this pool's options need (the config turns them on for the stack)."""
+        gates: set[str] = set()
+        if RESERVED in self.capacity_types:
+            gates.add(RESERVED_CAPACITY_GATE)
+        if self.warm_slices is not None:
+            gates.add(CAPACITY_BUFFER_GATE)
+        return gates
 
     def catalog_types(self) -> list[catalog.InstanceType]:
         """The catalog entries of the pool's instance types."""
@@ -119,6 +173,43 @@ def _parse_selection(parser: Parser, raw: Any, key: str) -> tuple[str, ...]:
             "allowed: gpuNames that the selected families or types carry",
         )
     return tuple(it.name for it in selected)
+
+
+def _offered_in_region(
+    parser: Parser, raw: Any, key: str, instance_types: tuple[str, ...], region: str
+) -> tuple[str, ...]:
+    """The selected types EC2 sells in the stack's region (`components.gpu.prices`; unchecked where the data lacks
+    the region). Sizes of a family the region lacks are left out, as Karpenter could never launch them; a type the
+    pool names, or a family with no size there, is an error instead of a pool that silently launches nothing."""
+    missing = set(prices.not_offered(region, instance_types))
+    if not missing:
+        return instance_types
+    offered = sorted({catalog.instance_type(t).family for t in catalog.INSTANCE_TYPES} - _families_without(region))
+    allowed = f"allowed: catalog types EC2 sells in {region} (families {', '.join(offered)})"
+    where = f"in {region} (no on-demand price there in {prices.data_source(region)})"
+    named = [t for t in raw.get("instanceTypes", []) if t in missing]
+    if named:
+        raise parser.error(
+            f"{key}.instanceTypes",
+            f"{', '.join(named)} {'is' if len(named) == 1 else 'are'} not offered {where}",
+            allowed,
+        )
+    kept = tuple(t for t in instance_types if t not in missing)
+    kept_families = {catalog.instance_type(t).family for t in kept}
+    selected_families = {catalog.instance_type(t).family for t in instance_types}  # after gpuNames
+    lacking = [f for f in raw.get("instanceFamilies", []) if f in selected_families and f not in kept_families]
+    if lacking or not kept:
+        what = ", ".join(lacking) if lacking else ", ".join(sorted(missing))
+        raise parser.error(f"{key}.instanceFamilies", f"no size of {what} is offered {where}", allowed)
+    return kept
+
+
+def _families_without(region: str) -> set[str]:
+    """Catalog families of which EC2 sells no size in the region."""
+    by_family: dict[str, list[str]] = {}
+    for name, it in catalog.INSTANCE_TYPES.items():
+        by_family.setdefault(it.family, []).append(name)
+    return {family for family, names in by_family.items() if len(prices.not_offered(region, names)) == len(names)}
 
 
 def _parse_sharing(
@@ -228,10 +319,19 @@ def _mig_profile(parser: Parser, raw: Any, key: str, instance_types: tuple[str, 
     return profile
 
 
-def _parse_gpu_pool(parser: Parser, raw: Any, key: str, karpenter: KarpenterConfig) -> GpuNodePoolConfig:
+def _parse_gpu_pool(
+    parser: Parser,
+    raw: Any,
+    key: str,
+    karpenter: KarpenterConfig,
+    *,
+    node_image: str,
+    kubernetes_version: str,
+    region: str,
+) -> GpuNodePoolConfig:
     # From here on errors read gpuNodePools[2] (training).<field>.
     raw, name, key = parser.named_item(raw, key, GPU_POOL_KEYS, example="inference")
-    instance_types = _parse_selection(parser, raw, key)
+    instance_types = _offered_in_region(parser, raw, key, _parse_selection(parser, raw, key), region)
     if "maxGpus" not in raw:
         raise parser.error(
             f"{key}.maxGpus",
@@ -243,18 +343,30 @@ def _parse_gpu_pool(parser: Parser, raw: Any, key: str, karpenter: KarpenterConf
     disruption = parse_disruption(parser, raw.get("disruption"), f"{key}.disruption", DEFAULT_GPU_DISRUPTION)
     check_consolidation_policy(parser, disruption, f"{key}.disruption", karpenter)
     defaults = GpuNodePoolConfig(name=name, instance_types=(), capacity_types=(), max_gpus=1, sharing=SharingConfig())
+    capacity_types = parse_capacity_types(parser, raw.get("capacityTypes", ["on-demand"]), f"{key}.capacityTypes")
+    if RESERVED in capacity_types:
+        check_gate(parser, f"{key}.capacityTypes", RESERVED_CAPACITY_GATE, "capacity type reserved", karpenter)
+    sharing = _parse_sharing(parser, raw.get("sharing"), f"{key}.sharing", instance_types, karpenter)
+    warm_slices = parse_warm_slices(
+        parser,
+        raw.get("warmSlices"),
+        f"{key}.warmSlices",
+        max_gpus=max_gpus,
+        gpu_counts=[catalog.instance_type(t).gpus for t in instance_types],
+        slices_per_gpu=sharing.slices_per_gpu(catalog.instance_type(instance_types[0]).gpu_model),
+    )
+    if warm_slices is not None:
+        check_gate(parser, f"{key}.warmSlices", CAPACITY_BUFFER_GATE, "warmSlices", karpenter)
+    efa = parse_efa(parser, raw, key, instance_types, sharing.strategy, karpenter)
     return GpuNodePoolConfig(
         name=name,
         instance_types=instance_types,
-        capacity_types=parser.items(
-            raw.get("capacityTypes", ["on-demand"]),
-            f"{key}.capacityTypes",
-            lambda v, k: parser.choice(v, k, CAPACITY_TYPES),
-            min_items=1,
-            allowed=" and/or ".join(CAPACITY_TYPES),
-        ),
+        capacity_types=capacity_types,
+        capacity_reservations=parse_capacity_reservations(parser, raw, key, capacity_types),
         max_gpus=max_gpus,
-        sharing=_parse_sharing(parser, raw.get("sharing"), f"{key}.sharing", instance_types, karpenter),
+        sharing=sharing,
+        warm_slices=warm_slices,
+        taints=parse_taints(parser, raw.get("taints"), f"{key}.taints"),
         disruption=disruption,
         expire_after=parser.text(
             raw.get("expireAfter", defaults.expire_after),
@@ -263,10 +375,17 @@ def _parse_gpu_pool(parser: Parser, raw: Any, key: str, karpenter: KarpenterConf
             "a duration such as 720h, or Never",
         ),
         termination_grace_period=parse_termination_grace_period(parser, raw, key),
-        root_volume_gib=parser.integer(
-            raw.get("rootVolumeGib", defaults.root_volume_gib), f"{key}.rootVolumeGib", minimum=50, maximum=16384
+        root_volume=parse_root_volume(parser, raw, key),
+        # EFA pools are training pools: their local NVMe (every EFA type has some) striped by default.
+        instance_store=parse_instance_store(
+            parser, raw.get("instanceStore", "raid0" if efa else None), f"{key}.instanceStore", instance_types
         ),
+        efa=efa,
+        zone=parse_zone(parser, raw, key, efa),
         weight=parser.integer(raw["weight"], f"{key}.weight", minimum=1, maximum=100) if "weight" in raw else None,
+        node_image=parse_node_image(parser, raw["nodeImage"], f"{key}.nodeImage", kubernetes_version)
+        if "nodeImage" in raw
+        else node_image,
     )
 
 
@@ -285,14 +404,39 @@ def _check_max_gpus_fits(parser: Parser, key: str, max_gpus: int, instance_types
         )
 
 
-def parse_gpu_node_pools(parser: Parser, raw: Any, karpenter: KarpenterConfig) -> tuple[GpuNodePoolConfig, ...]:
+def parse_gpu_node_pools(
+    parser: Parser,
+    raw: Any,
+    karpenter: KarpenterConfig,
+    *,
+    node_image: str = versions.DEFAULT_NODE_IMAGE,
+    kubernetes_version: str = versions.DEFAULT_KUBERNETES_VERSION,
+    region: str,
+) -> tuple[GpuNodePoolConfig, ...]:
     """Parse `gpu-eks:gpuNodePools` (absent = no GPU pools). Name uniqueness is checked by the caller."""
     if raw is None:
         return ()
     return parser.items(
         raw,
         "gpuNodePools",
-        lambda v, k: _parse_gpu_pool(parser, v, k, karpenter),
+        lambda v, k: _parse_gpu_pool(
+            parser, v, k, karpenter, node_image=node_image, kubernetes_version=kubernetes_version, region=region
+        ),
         unique=False,
         allowed="a list of GPU NodePool definitions",
+    )
+
+
+def resolve_efa_zones(
+    parser: Parser, pools: Sequence[GpuNodePoolConfig], network: NetworkConfig, region: str
+) -> tuple[GpuNodePoolConfig, ...]:
+    """The pools with every EFA pool's zone settled (components.gpu.efa_config.settle_zone), once the network
+    section is known."""
+    return tuple(
+        replace(
+            pool, zone=settle_zone(parser, item_key(f"gpuNodePools[{index}]", pool.name), pool.zone, network, region)
+        )
+        if pool.efa
+        else pool
+        for index, pool in enumerate(pools)
     )

@@ -8,22 +8,41 @@ from __future__ import annotations
 from typing import Any
 
 from components.common.names import POOL_LABEL
-from components.gpu import catalog
+from components.gpu import catalog, prices
 from components.gpu.names import REPLICATED_STRATEGIES, SharingStrategy
-from components.gpu.pools import GPU_TOLERATION, GpuPoolPlan
+from components.gpu.pools import GpuPoolPlan, node_class_reservation_terms, pool_tolerations
+from components.gpu.warm import WARM_NAMESPACE, warm_buffer_name
 
 
-def usd_per_slice_hour(plan: GpuPoolPlan) -> dict[str, float | None]:
-    """On-demand $ per slice-hour per instance type, from the catalog's price snapshot (None where unknown)."""
+def usd_per_slice_hour(plan: GpuPoolPlan, region: str) -> dict[str, float | None]:
+    """On-demand $ per slice-hour per instance type in the stack's region (None where the data has no price)."""
+    out: dict[str, float | None] = {}
+    for t in plan.instance_types:
+        price = prices.on_demand_usd_per_hour(region, t.name)
+        out[t.name] = None if price is None else round(price / (t.gpus * plan.slices_per_gpu), 4)
+    return out
+
+
+def warm_slices(plan: GpuPoolPlan, usd_per_slice: dict[str, float | None]) -> dict[str, Any]:
+    """What keeping `warmSlices` free costs: the nodes it takes while no workload uses them, and their price.
+
+    Karpenter launches the cheapest nodes that fit the buffer; per instance type, N slices take
+    ceil(N / slicesPerNode) nodes, paid in full while idle. Capacity in a reservation is prepaid anyway.
+    """
+    slices = plan.config.warm_slices or 0
+    nodes = {name: -(-slices // per_node) for name, per_node in plan.slices_per_node.items()}
     return {
-        t.name: None
-        if t.on_demand_usd_per_hour is None
-        else round(t.on_demand_usd_per_hour / (t.gpus * plan.slices_per_gpu), 4)
-        for t in plan.instance_types
+        "slices": slices,
+        "capacityBuffer": f"{WARM_NAMESPACE}/{warm_buffer_name(plan)}",
+        "nodesWhenIdle": nodes,
+        "usdPerHourWhenIdle": {
+            name: None if price is None else round(price * plan.slices_per_node[name] * nodes[name], 2)
+            for name, price in usd_per_slice.items()
+        },
     }
 
 
-def workload_contract(plan: GpuPoolPlan) -> dict[str, Any]:
+def workload_contract(plan: GpuPoolPlan, region: str) -> dict[str, Any]:
     """What a workload needs to use the pool: the resource to request, where it lands, and what it costs."""
     contract: dict[str, Any] = {
         "strategy": plan.strategy.value,
@@ -31,13 +50,25 @@ def workload_contract(plan: GpuPoolPlan) -> dict[str, Any]:
         "slicesPerGpu": plan.slices_per_gpu,
         "slicesPerNode": plan.slices_per_node,
         "nodeSelector": {POOL_LABEL: plan.name},
-        "tolerations": [GPU_TOLERATION],
+        "tolerations": pool_tolerations(plan),
         "capacityTypes": list(plan.config.capacity_types),
         "maxGpus": plan.config.max_gpus,
         "limit": {plan.resource_name: plan.limit},
-        "usdPerSliceHour": usd_per_slice_hour(plan),
-        "priceSource": f"on-demand {catalog.PRICE_REGION}, snapshot {catalog.PRICE_SNAPSHOT_DATE}",
+        "usdPerSliceHour": usd_per_slice_hour(plan, region),
+        # Names the region and what the numbers are (an on-demand price, or a spot pool's ceiling).
+        "priceSource": prices.price_source(region, plan.config.capacity_types),
     }
+    if plan.config.capacity_reservations:
+        # The EC2NodeClass's selector terms, as Karpenter reads them (ORed; `ownerID` spelt the CRD's way).
+        contract["capacityReservations"] = node_class_reservation_terms(plan)
+    if plan.config.warm_slices is not None:
+        contract["warmSlices"] = warm_slices(plan, contract["usdPerSliceHour"])
+    if plan.config.instance_store is not None:
+        contract["instanceStore"] = {
+            "policy": plan.config.instance_store,
+            # With RAID0 the array is the node's ephemeral storage (Karpenter counts it, in GB, from EC2's facts).
+            "ephemeralStorageGbPerNode": {t.name: catalog.local_nvme_gb(t.name) for t in plan.instance_types},
+        }
     if plan.strategy in REPLICATED_STRATEGIES:
         contract["replicas"] = plan.config.sharing.replicas
     if plan.strategy == SharingStrategy.MIG:

@@ -19,6 +19,19 @@ MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 # The project's own label: how a pool's GPUs are shared.
 SHARING_LABEL = "gpu-eks/sharing"
 
+# -- EFA (Elastic Fabric Adapter) --------------------------------------------------------------------------------
+# The extended resource the EFA device plugin advertises, one per EFA interface; Karpenter plans with the same name.
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+# EFA NodePools label their nodes with it and the EFA device plugin selects on it (the label
+# aws-ia/terraform-aws-eks-blueprints uses for the same plugin), so the plugin runs on EFA pools only.
+EFA_LABEL = "vpc.amazonaws.com/efa.present"
+# The 2 MiB huge pages EFA nodes reserve for libfabric, as a pod requests them.
+HUGEPAGES_2MI_RESOURCE = "hugepages-2Mi"
+# ... and the taint every sharing pool's nodes carry (`gpu-eks/sharing=<strategy>:NoSchedule`), so a pod that asks
+# for a whole GPU (`nvidia.com/gpu` and the GPU taint's toleration, the usual spelling) never lands on a time-sliced,
+# MPS or MIG node unless it also tolerates this: the same key as the label, the value saying how the GPU is shared.
+SHARING_TAINT_KEY = SHARING_LABEL
+
 
 class SharingStrategy(StrEnum):
     """How a pool's GPUs are shared. Values match GFD's nvidia.com/gpu.sharing-strategy label (none |

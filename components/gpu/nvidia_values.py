@@ -19,7 +19,7 @@ from components.common.names import (
 )
 from components.gpu import nvidia_config
 from components.gpu.names import SharingStrategy
-from components.gpu.pools import GPU_TOLERATION, GpuPoolPlan
+from components.gpu.pools import GpuPoolPlan, gpu_node_tolerations
 
 DEVICE_PLUGIN_CONFIGMAP = "gpu-eks-device-plugin-configs"
 
@@ -64,15 +64,18 @@ def on_controller_group() -> dict[str, Any]:
     return {"nodeSelector": dict(CONTROLLER_NODE_SELECTOR), "tolerations": [dict(t) for t in CONTROLLER_TOLERATIONS]}
 
 
-def nfd_values() -> dict[str, Any]:
+def nfd_values(plans: Sequence[GpuPoolPlan]) -> dict[str, Any]:
     """Placement of the NFD subchart (same keys under `nfd` in the device plugin, `node-feature-discovery` in the
     GPU Operator). The master's settings also place the post-delete prune Job (NFD 0.19.0 post-delete-job.yaml)."""
     return {
         "master": on_controller_group(),
         "gc": on_controller_group(),
         # The charts' NFD worker tolerates `nvidia.com/gpu=present` (device plugin) or no GPU taint at all; ours
-        # has no value, so it is tolerated with Exists.
-        "worker": {"nodeSelector": {INSTANCE_GPU_MANUFACTURER_LABEL: "nvidia"}, "tolerations": [dict(GPU_TOLERATION)]},
+        # has no value, so it is tolerated with Exists; and it must pass the sharing and team taints too.
+        "worker": {
+            "nodeSelector": {INSTANCE_GPU_MANUFACTURER_LABEL: "nvidia"},
+            "tolerations": gpu_node_tolerations(plans),
+        },
     }
 
 
@@ -81,9 +84,9 @@ def device_plugin_values(plans: Sequence[GpuPoolPlan]) -> dict[str, Any]:
     return {
         # GFD labels nodes (product, replicas, mps.capable) and pulls in NFD; MPS needs GFD's label.
         "gfd": {"enabled": True},
-        "nfd": nfd_values(),
+        "nfd": nfd_values(plans),
         # The chart's GPU-node affinity keeps these DaemonSets off the (tolerated) controller group.
-        "tolerations": [{"key": CRITICAL_ADDONS_TAINT_KEY, "operator": "Exists"}, GPU_TOLERATION],
+        "tolerations": [{"key": CRITICAL_ADDONS_TAINT_KEY, "operator": "Exists"}, *gpu_node_tolerations(plans)],
         "config": {
             "map": _config_map(device_plugin_configs(plans, "none")),
             "default": nvidia_config.DEFAULT_CONFIG_NAME,
@@ -91,8 +94,9 @@ def device_plugin_values(plans: Sequence[GpuPoolPlan]) -> dict[str, Any]:
     }
 
 
-def gpu_operator_values(plans: Sequence[GpuPoolPlan]) -> dict[str, Any]:
-    """Values for the GPU Operator chart (some pool uses MIG)."""
+def gpu_operator_values(plans: Sequence[GpuPoolPlan], dcgm_exporter: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Values for the GPU Operator chart (some pool uses MIG). `dcgm_exporter`: the `dcgmExporter` values the
+    metrics stack wants (components.observability.dcgm); None when the stack has no Prometheus Operator."""
     return {
         # The EKS AL2023 NVIDIA AMI ships the driver and the container toolkit.
         "driver": {"enabled": False},
@@ -119,11 +123,13 @@ def gpu_operator_values(plans: Sequence[GpuPoolPlan]) -> dict[str, Any]:
             "nodeSelector": {OS_LABEL: "linux", **CONTROLLER_NODE_SELECTOR},
             "tolerations": [dict(t) for t in CONTROLLER_TOLERATIONS],
         },
-        # Operands select GPU nodes by the operator's nvidia.com/gpu.deploy.* labels and tolerate the GPU taint.
-        "daemonsets": {"tolerations": [GPU_TOLERATION]},
-        "node-feature-discovery": nfd_values(),
-        # No Prometheus Operator is installed by this stack; the exporter still serves /metrics.
-        "dcgmExporter": {"serviceMonitor": {"enabled": False}},
+        # Operands select GPU nodes by the operator's nvidia.com/gpu.deploy.* labels and tolerate the GPU, sharing
+        # and team taints.
+        "daemonsets": {"tolerations": gpu_node_tolerations(plans)},
+        "node-feature-discovery": nfd_values(plans),
+        # Without a metrics stack there is no Prometheus Operator to read a ServiceMonitor; the exporter still
+        # serves /metrics.
+        "dcgmExporter": dict(dcgm_exporter) if dcgm_exporter is not None else {"serviceMonitor": {"enabled": False}},
     }
 
 
@@ -138,15 +144,16 @@ class NvidiaChart:
     values: dict[str, Any]
 
 
-def nvidia_chart(plans: Sequence[GpuPoolPlan]) -> NvidiaChart:
-    """Exactly one NVIDIA stack per cluster, so no node ever runs two device plugins."""
+def nvidia_chart(plans: Sequence[GpuPoolPlan], dcgm_exporter: Mapping[str, Any] | None = None) -> NvidiaChart:
+    """Exactly one NVIDIA stack per cluster, so no node ever runs two device plugins. `dcgm_exporter` configures
+    the GPU Operator's DCGM exporter (the device plugin chart has none: the metrics stack installs one)."""
     if uses_gpu_operator(plans):
         return NvidiaChart(
             versions.NVIDIA_GPU_OPERATOR_CHART,
             versions.NVIDIA_GPU_OPERATOR_CHART,
             versions.NVIDIA_GPU_OPERATOR_REPOSITORY,
             versions.NVIDIA_GPU_OPERATOR_VERSION,
-            gpu_operator_values(plans),
+            gpu_operator_values(plans, dcgm_exporter),
         )
     return NvidiaChart(
         versions.NVIDIA_DEVICE_PLUGIN_CHART,

@@ -17,6 +17,7 @@ pool's nodes advertise. The overlays are built in `components.gpu.overlays`, the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,12 +38,16 @@ from components.gpu.names import (
     GPU_TAINT_KEY,
     MIG_CONFIG_LABEL,
     SHARING_LABEL,
+    SHARING_TAINT_KEY,
     SharingStrategy,
 )
-from components.karpenter.manifests import node_pool, requirement
+from components.gpu.storage import INSTANCE_STORE_POLICY_NAMES
+from components.karpenter.manifests import InstanceStorePolicy, node_pool, requirement
 
 GPU_TAINT = {"key": GPU_TAINT_KEY, "effect": "NoSchedule"}
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+# What a per-node NVIDIA DaemonSet needs to run on every sharing pool, whatever its strategy.
+SHARING_TOLERATION = {"key": SHARING_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 GPU_NODE_CLASS = "gpu"
 
 
@@ -78,10 +83,8 @@ class GpuPoolPlan:
 
     @property
     def slices_per_gpu(self) -> int:
-        sharing = self.config.sharing
-        if sharing.strategy == SharingStrategy.MIG:
-            return self.instance_types[0].gpu_model.mig_profiles[self.mig_profile]
-        return sharing.replicas or 1
+        # A MIG pool has one GPU model (the parser requires it), so the first type's model speaks for all.
+        return self.config.sharing.slices_per_gpu(self.instance_types[0].gpu_model)
 
     @property
     def slices_per_node(self) -> dict[str, int]:
@@ -130,6 +133,67 @@ def pool_labels(plan: GpuPoolPlan) -> dict[str, str]:
     return labels
 
 
+def sharing_taint(plan: GpuPoolPlan) -> dict[str, str] | None:
+    """`gpu-eks/sharing=<strategy>:NoSchedule` on a pool whose GPUs are shared (None for whole-GPU pools).
+
+    Time-sliced and MPS nodes advertise the same `nvidia.com/gpu` as whole GPUs and carry the same GPU taint, so
+    without it a pod that wants a whole GPU but names no pool could land on a shared one. Renaming the shared
+    resource (the device plugin's renameByDefault) is not an option: the node would never advertise the
+    `nvidia.com/gpu` the NodeOverlay promises Karpenter (see components/gpu/nvidia_config.py). MIG pools carry it
+    too: until MIG Manager has partitioned a new node, its device plugin may advertise whole GPUs.
+    """
+    if plan.strategy == SharingStrategy.NONE:
+        return None
+    return {"key": SHARING_TAINT_KEY, "value": plan.strategy.value, "effect": "NoSchedule"}
+
+
+def pool_taints(plan: GpuPoolPlan) -> list[dict[str, str]]:
+    """The pool's node taints: the GPU taint, the sharing taint of a sharing pool, then the team's own."""
+    taint = sharing_taint(plan)
+    return [GPU_TAINT, *([taint] if taint else []), *(t.manifest() for t in plan.config.taints)]
+
+
+def pool_tolerations(plan: GpuPoolPlan) -> list[dict[str, str]]:
+    """What a workload must tolerate to land on the pool: each of its taints, and nothing broader (a toleration
+    of every `gpu-eks/sharing` value would also admit the pod to other sharing pools)."""
+    tolerations = [dict(GPU_TOLERATION)]
+    taint = sharing_taint(plan)
+    if taint is not None:
+        tolerations.append({"key": taint["key"], "operator": "Equal", "value": taint["value"], "effect": "NoSchedule"})
+    return tolerations + [t.toleration() for t in plan.config.taints]
+
+
+def gpu_node_tolerations(plans: Sequence[GpuPoolPlan]) -> list[dict[str, str]]:
+    """What a DaemonSet that must run on every GPU node (the NVIDIA device plugin, GFD, NFD worker, the GPU
+    Operator's operands, a GPU metrics exporter) tolerates: the GPU taint, any sharing taint and every team taint
+    of the cluster's pools. Its node selector or affinity, not these, keeps it off other nodes."""
+    tolerations = [dict(GPU_TOLERATION)]
+    if any(sharing_taint(plan) for plan in plans):
+        tolerations.append(dict(SHARING_TOLERATION))
+    for plan in plans:
+        for taint in plan.config.taints:
+            if taint.toleration() not in tolerations:
+                tolerations.append(taint.toleration())
+    return tolerations
+
+
+def node_class_reservation_terms(plan: GpuPoolPlan) -> list[dict[str, Any]]:
+    """The pool's EC2NodeClass capacityReservationSelectorTerms: `{id}` or `{tags, ownerID}` (the CRD's spelling)."""
+    terms: list[dict[str, Any]] = []
+    for term in plan.config.capacity_reservations:
+        if term.id is not None:
+            terms.append({"id": term.id})
+        else:
+            terms.append({"tags": dict(term.tags), **({"ownerID": term.owner_id} if term.owner_id else {})})
+    return terms
+
+
+def node_class_instance_store(plan: GpuPoolPlan) -> InstanceStorePolicy | None:
+    """The pool's EC2NodeClass instanceStorePolicy (None: Karpenter leaves the instance store unused)."""
+    store = plan.config.instance_store
+    return None if store is None else INSTANCE_STORE_POLICY_NAMES[store]
+
+
 def gpu_pool_requirements(plan: GpuPoolPlan) -> list[dict[str, Any]]:
     """Exactly the catalog-resolved instance types, so overlays and prices describe every node it can launch."""
     return [
@@ -152,6 +216,6 @@ def gpu_node_pool(plan: GpuPoolPlan, node_class_name: str = GPU_NODE_CLASS) -> d
         expire_after=plan.config.expire_after,
         termination_grace_period=plan.config.termination_grace_period,
         labels=pool_labels(plan),
-        taints=[GPU_TAINT],
+        taints=pool_taints(plan),
         weight=plan.config.weight,
     )

@@ -15,9 +15,20 @@ IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
 def karpenter_values(
-    config: KarpenterConfig, *, cluster_name: str, queue_name: str, region: str, irsa_role_arn: str | None = None
+    config: KarpenterConfig,
+    *,
+    cluster_name: str,
+    queue_name: str,
+    region: str,
+    irsa_role_arn: str | None = None,
+    service_monitor: bool = False,
 ) -> dict[str, Any]:
-    """Helm values for the `karpenter` chart. Every key exists in the chart's values.yaml (tested)."""
+    """Helm values for the `karpenter` chart. Every key exists in the chart's values.yaml (tested).
+
+    `service_monitor`: a Prometheus Operator runs in the cluster (observability on). The chart renders its
+    ServiceMonitor only when the ServiceMonitor CRD already exists (templates/servicemonitor.yaml checks
+    .Capabilities.APIVersions), so the release must install after the monitoring release.
+    """
     service_account: dict[str, Any] = {"create": True, "name": versions.KARPENTER_SERVICE_ACCOUNT}
     if irsa_role_arn is not None:
         service_account["annotations"] = {IRSA_ROLE_ANNOTATION: irsa_role_arn}
@@ -39,6 +50,7 @@ def karpenter_values(
             "interruptionQueue": queue_name,
             "featureGates": dict(sorted(config.feature_gates.items())),
         },
+        "serviceMonitor": {"enabled": service_monitor},
     }
 
 

@@ -13,7 +13,7 @@ CRDs skipped -> the custom resources (EC2NodeClass, NodePool, NodeOverlay) built
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,9 @@ class KarpenterArgs:
     context: StackContext
     config: KarpenterConfig
     cluster: Cluster
+    # The metrics stack's release(s), which install the ServiceMonitor CRD: given, the controller release waits for
+    # them and turns the chart's ServiceMonitor on (the chart skips it while the CRD is missing). Empty: no metrics.
+    monitoring: Sequence[pulumi.Resource] = ()
 
 
 class Karpenter(pulumi.ComponentResource):
@@ -193,6 +196,7 @@ class Karpenter(pulumi.ComponentResource):
                 queue_name=out[0],
                 region=region,
                 irsa_role_arn=out[1] if karpenter.identity == IRSA else None,
+                service_monitor=bool(args.monitoring),
             )
         )
         self.controller_release = k8s.helm.v3.Release(
@@ -206,7 +210,9 @@ class Karpenter(pulumi.ComponentResource):
             skip_crds=True,
             values=values,
             opts=pulumi.ResourceOptions(
-                parent=self, provider=cluster.provider, depends_on=[self.crd_release, *identity_ready, *cluster.ready]
+                parent=self,
+                provider=cluster.provider,
+                depends_on=[self.crd_release, *identity_ready, *cluster.ready, *args.monitoring],
             ),
         )
         self.node_role_name = node_role.name

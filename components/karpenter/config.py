@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
@@ -18,6 +18,10 @@ CONTROLLER_IDENTITIES: tuple[ControllerIdentity, ...] = (POD_IDENTITY, IRSA)
 KARPENTER_LOG_LEVELS = ("debug", "info", "error")
 # The feature gate the GPU pools' sliced capacity needs (NodeOverlay); on by default.
 NODE_OVERLAY_GATE = "nodeOverlay"
+# Gates a GPU pool option turns on for the stack when it needs them (and refuses when the stack turned them off):
+# `capacityTypes: [reserved, ...]` needs reservedCapacity, `warmSlices` needs capacityBuffer.
+RESERVED_CAPACITY_GATE = "reservedCapacity"
+CAPACITY_BUFFER_GATE = "capacityBuffer"
 KARPENTER_KEYS = ("version", "identity", "featureGates", "createSpotServiceLinkedRole", "logLevel")
 
 
@@ -34,6 +38,15 @@ class KarpenterConfig:
     def gate(self, name: str) -> bool:
         """Whether a feature gate is on (gates not set keep the chart default, off)."""
         return bool(self.feature_gates.get(name, False))
+
+    def turned_off(self, name: str) -> bool:
+        """Whether the stack set a gate to false itself (an unset gate is not turned off)."""
+        return self.feature_gates.get(name) is False
+
+    def with_gates_on(self, gates: Iterable[str]) -> KarpenterConfig:
+        """This config with `gates` on, written into the chart values explicitly: the chart's own default differs by
+        release (reservedCapacity is off before 1.6.0, charts/karpenter/values.yaml)."""
+        return replace(self, feature_gates=MappingProxyType({**self.feature_gates, **dict.fromkeys(gates, True)}))
 
 
 def parse_karpenter(parser: Parser, raw: Any, kubernetes_version: str) -> KarpenterConfig:

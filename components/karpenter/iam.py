@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.common.aws import policy_document, require_arn
+from components.common.aws import pod_identity_trust_policy, policy_document, require_arn
 
 # The six controller policies, in upstream's order: key -> upstream's managed policy name, which the component
 # suffixes with the cluster name ("KarpenterController<X>Policy-${ClusterName}").
@@ -433,13 +433,7 @@ def controller_trust_policy_pod_identity() -> dict[str, Any]:
     tags such as the namespace and service account. This matches terraform-aws-eks
     ``controller_assume_role`` and the Karpenter getting-started eksctl config.
     """
-    return policy_document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "pods.eks.amazonaws.com"},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-        }
-    )
+    return pod_identity_trust_policy()
 
 
 def controller_trust_policy_irsa(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from components.common.aws import AL2023_ROOT_DEVICE
 from components.common.names import (
@@ -26,6 +26,9 @@ from components.karpenter.node_pool_config import DisruptionConfig, NodePoolConf
 NODE_CLASS_API = "karpenter.k8s.aws/v1"
 NODE_POOL_API = "karpenter.sh/v1"
 NODE_OVERLAY_API = "karpenter.sh/v1alpha1"
+# EC2NodeClass spec.instanceStorePolicy (CRD enum, v1.14.1: RAID0 only).
+InstanceStorePolicy = Literal["RAID0"]
+RAID0: InstanceStorePolicy = "RAID0"
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,12 @@ def ec2_node_class(
     ami_alias: str,
     root_volume: RootVolume,
     tags: Mapping[str, str],
+    capacity_reservation_terms: Sequence[Mapping[str, Any]] = (),
+    instance_store_policy: InstanceStorePolicy | None = None,
 ) -> dict[str, Any]:
-    """An EC2NodeClass: AMI alias, node role, discovered subnets and security group, IMDSv2, encrypted root."""
-    return {
+    """An EC2NodeClass: AMI alias, node role, discovered subnets and security group, IMDSv2, encrypted root;
+    optionally the capacity reservations its NodePools may launch into and the instance store's RAID0 array."""
+    node_class: dict[str, Any] = {
         "apiVersion": NODE_CLASS_API,
         "kind": "EC2NodeClass",
         "metadata": {"name": name},
@@ -91,6 +97,15 @@ def ec2_node_class(
             "tags": {**tags, DISCOVERY_TAG: cluster_name},
         },
     }
+    if capacity_reservation_terms:
+        # Terms are ORed; Karpenter uses only the reservations they select (no open matching), and only for
+        # NodePools that allow capacity type `reserved` (v1.14 concepts/nodeclasses.md, tasks/odcrs.md).
+        node_class["spec"]["capacityReservationSelectorTerms"] = [dict(t) for t in capacity_reservation_terms]
+    if instance_store_policy is not None:
+        # RAID0: AL2023 nodes stripe every local NVMe disk into /dev/md/0 at /mnt/k8s-disks/0, which then holds the
+        # kubelet's and containerd's directories; the node's ephemeral storage is the array's size.
+        node_class["spec"]["instanceStorePolicy"] = instance_store_policy
+    return node_class
 
 
 def disruption_spec(disruption: DisruptionConfig) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
 from components.cluster.component import Cluster
 from components.common.context import StackContext
 from components.karpenter.component import Karpenter
@@ -42,6 +41,8 @@ class NodePoolsArgs:
     cluster: Cluster
     karpenter: Karpenter
     subnet_selector: Sequence[dict[str, Any]]
+    # The stack's `gpu-eks:nodeImage`: the AMI alias of the default EC2NodeClass.
+    node_image: str
 
 
 class NodePools(pulumi.ComponentResource):
@@ -61,7 +62,7 @@ class NodePools(pulumi.ComponentResource):
             role_name=args.karpenter.node_role_name,
             cluster_name=args.context.cluster_name,
             subnet_selector=args.subnet_selector,
-            ami_alias=versions.KARPENTER_AMI_ALIAS,
+            ami_alias=args.node_image,
             root_volume=RootVolume(),
             tags=args.context.resource_tags,
         )

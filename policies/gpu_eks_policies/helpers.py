@@ -30,7 +30,13 @@ from pulumi_policy.proxy import (
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
-KARPENTER_TYPE_PREFIXES = ("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/")
+# Custom resources whose CRDs the karpenter-crd release installs: Karpenter's own, and the CapacityBuffer
+# (autoscaling.x-k8s.io, in the karpenter-crd chart since 1.14.0) that keeps a GPU pool's warm slices.
+KARPENTER_TYPE_PREFIXES = (
+    "kubernetes:karpenter.sh/",
+    "kubernetes:karpenter.k8s.aws/",
+    "kubernetes:autoscaling.x-k8s.io/",
+)
 
 _UNKNOWN_SENTINELS = frozenset(
     {

@@ -90,7 +90,8 @@ def _validate_crd_dependency(args: StackValidationArgs, report_violation: Report
 
 karpenter_resources_depend_on_crds = StackValidationPolicy(
     name="karpenter-resources-depend-on-crds",
-    description="Karpenter custom resources (NodePool, EC2NodeClass, NodeOverlay) depend on the karpenter-crd release.",
+    description="Karpenter custom resources (NodePool, EC2NodeClass, NodeOverlay, CapacityBuffer) depend on the "
+    "karpenter-crd release.",
     validate=_validate_crd_dependency,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,

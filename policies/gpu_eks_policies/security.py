@@ -337,6 +337,38 @@ ebs_volumes_encrypted = ResourceValidationPolicy(
 )
 
 
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+# The EBS CSI driver's provisioner; its StorageClass parameter `encrypted` is a string ("true"), per the driver's
+# parameters reference (kubernetes-sigs/aws-ebs-csi-driver docs/parameters.md).
+EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
+
+
+def _validate_storage_class_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != STORAGE_CLASS:
+        return
+    props = plain(args.props)
+    if props.get("provisioner") != EBS_CSI_PROVISIONER:
+        return
+    encrypted = dig(props, "parameters", "encrypted")
+    if encrypted is UNKNOWN or str(encrypted).lower() == "true":
+        return
+    name = dig(props, "metadata", "name", default=args.name)
+    report_violation(
+        f'StorageClass "{name}" provisions EBS volumes without encryption. Set parameters.encrypted: "true" '
+        f"(and kmsKeyId for a customer-managed key); every volume it makes (Prometheus' data) inherits it."
+    )
+
+
+ebs_storage_class_encrypted = ResourceValidationPolicy(
+    name="ebs-storage-class-encrypted",
+    description="StorageClasses of the EBS CSI driver encrypt the volumes they provision.",
+    validate=_validate_storage_class_encrypted,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    tags=["security", "encryption"],
+)
+
+
 # -- (l) interruption queue: encrypted at rest, TLS only --------------------------------------------------------------
 
 
@@ -760,6 +792,7 @@ SECURITY_POLICIES = [
     ec2nodeclass_imdsv2_required,
     managed_node_group_imdsv2,
     ebs_volumes_encrypted,
+    ebs_storage_class_encrypted,
     sqs_queue_encrypted,
     sqs_queue_tls_only,
     iam_no_wildcard_actions,

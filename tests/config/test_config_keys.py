@@ -36,7 +36,7 @@ BAD_VALUES = [
     ({"gpuNodePools": [{**GPU, "rootVolumeGib": 20}]}, "gpuNodePools[0] (g).rootVolumeGib"),
     ({"gpuNodePools": [{**GPU, "weight": 0}]}, "gpuNodePools[0] (g).weight"),
     ({"gpuNodePools": [{**GPU, "expireAfter": "1 month"}]}, "gpuNodePools[0] (g).expireAfter"),
-    ({"gpuNodePools": [{**GPU, "capacityTypes": ["reserved"]}]}, "gpuNodePools[0] (g).capacityTypes[0]"),
+    ({"gpuNodePools": [{**GPU, "capacityTypes": ["dedicated"]}]}, "gpuNodePools[0] (g).capacityTypes[0]"),
     ({"gpuNodePools": [{**GPU, "gpuNames": ["rtx4090"]}]}, "gpuNodePools[0] (g).gpuNames[0]"),
     (
         {"gpuNodePools": [{**GPU, "disruption": {"consolidationPolicy": "Never"}}]},

@@ -53,6 +53,7 @@ KEYS: list[tuple[dict[str, Any], tuple, str, set[str]]] = [
     ({}, ("karpenter", "logLevel"), "karpenter.logLevel", {"str"}),
     ({}, ("nodePools",), "nodePools", {"list"}),
     ({}, ("gpuNodePools",), "gpuNodePools", {"list"}),
+    ({}, ("nodeImage",), "nodeImage", {"str"}),
 ]
 NODE_POOL_FIELDS = {
     "name": {"str"},
@@ -110,7 +111,14 @@ def test_mapping_with_non_string_keys_is_a_config_error():
 
 
 def test_feature_gates_merge_over_defaults():
-    config = parse({"karpenter": {"featureGates": {"spotToSpotConsolidation": True}}, "endpoint": ENDPOINT})
+    # nodeHealth.autoRepair off: it would add nodeRepair (tests/observability/test_config.py).
+    config = parse(
+        {
+            "karpenter": {"featureGates": {"spotToSpotConsolidation": True}},
+            "nodeHealth": {"autoRepair": False},
+            "endpoint": ENDPOINT,
+        }
+    )
     assert dict(config.karpenter.feature_gates) == {"nodeOverlay": True, "spotToSpotConsolidation": True}
 
 
@@ -123,13 +131,21 @@ def test_feature_gates_merge_keeps_sharing_pools_working():
 
 
 def test_a_default_gate_can_still_be_turned_off():
-    config = parse({"karpenter": {"featureGates": {"nodeOverlay": False}}, "endpoint": ENDPOINT})
+    keys = {"karpenter": {"featureGates": {"nodeOverlay": False}}, "nodeHealth": {"autoRepair": False}}
+    config = parse({**keys, "endpoint": ENDPOINT})
     assert dict(config.karpenter.feature_gates) == {"nodeOverlay": False}
 
 
 def test_a_default_gate_the_version_lacks_is_left_out():
     # nodeOverlay arrived in Karpenter 1.7; an older release must not fail on a gate the user never set.
-    config = parse({"kubernetesVersion": "1.33", "karpenter": {"version": "1.6.0"}, "endpoint": ENDPOINT})
+    config = parse(
+        {
+            "kubernetesVersion": "1.33",
+            "karpenter": {"version": "1.6.0"},
+            "nodeHealth": {"autoRepair": False},
+            "endpoint": ENDPOINT,
+        }
+    )
     assert dict(config.karpenter.feature_gates) == {}
 
 

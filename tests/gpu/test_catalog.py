@@ -59,27 +59,15 @@ FAMILY_GPUS = {
     "p6-b200": {"48xlarge": 8},
 }
 
-# nvidia.md 3.2: type -> (GPUs, Karpenter GPU name, MiB per GPU, $/h us-east-1 or None).
+# nvidia.md 3.2: type -> (GPUs, Karpenter GPU name, MiB per GPU). Its prices are checked in test_prices.py.
 RESEARCH_TABLE = {
-    "p4d.24xlarge": (8, "a100", 40960, 21.957642),
-    "p4de.24xlarge": (8, "a100", 81920, 27.44705),
-    "p5.4xlarge": (1, "h100", 81920, 6.88),
-    "p5.48xlarge": (8, "h100", 81920, 55.04),
-    "p5e.48xlarge": (8, "h200", 144384, None),
-    "p5en.48xlarge": (8, "h200", 144384, 63.296),
-    "p6-b200.48xlarge": (8, "b200", 183359, 113.9328),
-}
-# nvidia.md 3.2 "first … last" prices of the g-families, with the size named in the table.
-RESEARCH_G_PRICES = {
-    "g4dn.xlarge": 0.526,
-    "g4dn.metal": 7.824,
-    "g5.xlarge": 1.006,
-    "g5.48xlarge": 16.288,
-    "g5g.xlarge": 0.42,
-    "g6.xlarge": 0.8048,
-    "g6.48xlarge": 13.3504,
-    "g6e.xlarge": 1.861,
-    "g6e.48xlarge": 30.13118,
+    "p4d.24xlarge": (8, "a100", 40960),
+    "p4de.24xlarge": (8, "a100", 81920),
+    "p5.4xlarge": (1, "h100", 81920),
+    "p5.48xlarge": (8, "h100", 81920),
+    "p5e.48xlarge": (8, "h200", 144384),
+    "p5en.48xlarge": (8, "h200", 144384),
+    "p6-b200.48xlarge": (8, "b200", 183359),
 }
 # nvidia.md 3.2 GPU and memory per g-family.
 RESEARCH_G_GPUS = {
@@ -126,9 +114,7 @@ def test_family_has_every_size_with_its_gpu_count(family):
 def test_p4d_spot_check():
     p4d = catalog.instance_type("p4d.24xlarge")
     assert (p4d.family, p4d.gpus, p4d.gpu_model.name, p4d.gpu_model.memory_mib) == ("p4d", 8, "a100", 40960)
-    assert p4d.on_demand_usd_per_hour == 21.957642
     assert (p4d.vcpus, p4d.memory_mib, p4d.architecture) == (96, 1179648, "amd64")
-    assert p4d.price_note is None
 
 
 def test_g5_12xlarge_has_four_gpus():
@@ -144,21 +130,8 @@ def test_only_g5g_is_arm64():
 
 @pytest.mark.parametrize("name", sorted(RESEARCH_TABLE))
 def test_p_family_facts_match_research_table(name):
-    gpus, gpu_name, mem, price = RESEARCH_TABLE[name]
     it = catalog.instance_type(name)
-    assert (it.gpus, it.gpu_model.name, it.gpu_model.memory_mib, it.on_demand_usd_per_hour) == (
-        gpus,
-        gpu_name,
-        mem,
-        price,
-    )
-
-
-@pytest.mark.parametrize("name", sorted(RESEARCH_G_PRICES))
-def test_g_family_endpoint_prices_match_research_table(name):
-    it = catalog.instance_type(name)
-    assert it.on_demand_usd_per_hour == RESEARCH_G_PRICES[name]
-    assert it.price_note is None
+    assert (it.gpus, it.gpu_model.name, it.gpu_model.memory_mib) == RESEARCH_TABLE[name]
 
 
 @pytest.mark.parametrize("family", sorted(RESEARCH_G_GPUS))
@@ -180,30 +153,6 @@ def test_host_vcpu_and_memory_spot_checks():
         "p6-b200.48xlarge": (192, 2097152),
     }
     assert {n: (catalog.instance_type(n).vcpus, catalog.instance_type(n).memory_mib) for n in expected} == expected
-
-
-def test_price_provenance_is_marked():
-    listed = set(RESEARCH_G_PRICES) | {n for n, row in RESEARCH_TABLE.items() if row[3] is not None}
-    for it in catalog.INSTANCE_TYPES.values():
-        if it.name in listed:
-            assert it.price_note is None, it.name
-        else:
-            # Every price not in the 2026-07-20 research table must say where it came from.
-            assert it.price_note, it.name
-    p5e = catalog.instance_type("p5e.48xlarge")
-    assert p5e.on_demand_usd_per_hour is None
-    assert "not in snapshot" in p5e.price_note
-
-
-def test_every_known_price_is_positive():
-    for it in catalog.INSTANCE_TYPES.values():
-        assert it.on_demand_usd_per_hour is None or it.on_demand_usd_per_hour > 0, it.name
-
-
-def test_price_source_constants():
-    assert catalog.PRICE_SNAPSHOT_DATE == "2026-07-20"
-    assert "1d927085" in catalog.PRICE_SOURCE and "zz_generated.pricing_aws.go" in catalog.PRICE_SOURCE
-    assert "not an AWS quote" in catalog.PRICE_SOURCE
 
 
 def test_family_is_name_prefix():
@@ -326,3 +275,42 @@ def test_select_rejects_typos():
         catalog.select(instance_types=["g5.nano"])
     with pytest.raises(KeyError, match="unknown GPU name"):
         catalog.select(gpu_names=["A100"])  # label values are lower-case
+
+
+# -- EFA ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, interfaces",
+    [
+        # Karpenter's v1.14 instance-types reference, vpc.amazonaws.com/efa (absent = 0), read 2026-11-25.
+        ("p5.48xlarge", 32),
+        ("p5e.48xlarge", 32),
+        ("p5en.48xlarge", 16),
+        ("p6-b200.48xlarge", 8),
+        ("p4d.24xlarge", 4),
+        ("g6e.48xlarge", 4),
+        ("g6e.24xlarge", 2),
+        ("g5.48xlarge", 1),
+        ("p5.4xlarge", 1),
+        ("g4dn.4xlarge", 0),
+        ("g5g.16xlarge", 0),
+    ],
+)
+def test_efa_interfaces_match_karpenters_instance_type_reference(name, interfaces):
+    assert catalog.efa_interfaces(catalog.instance_type(name)) == interfaces
+
+
+def test_the_efa_types_are_the_catalog_types_the_efa_device_plugin_supports():
+    # An independent upstream list: the chart's supportedInstanceLabels (AWS's EFA instance types, aws/eks-charts).
+    import yaml
+
+    from tests.support.upstream import upstream_file
+
+    chart_values = yaml.safe_load(upstream_file("charts", "aws-efa-k8s-device-plugin", "values.yaml").read_text())
+    supported = set(chart_values["supportedInstanceLabels"]["values"])
+    assert set(catalog.EFA_INTERFACES) == supported & set(catalog.INSTANCE_TYPES)
+
+
+def test_every_efa_type_has_local_nvme_so_efa_pools_can_stripe_it():
+    assert [name for name in catalog.EFA_INTERFACES if catalog.local_nvme_gb(name) is None] == []

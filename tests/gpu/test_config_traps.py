@@ -33,7 +33,21 @@ GPU_POOL_FIELDS: dict[str, set[str]] = {
     "terminationGracePeriod": {"str"},
     "rootVolumeGib": {"int"},
     "weight": {"int"},
+    "nodeImage": {"str"},
+    "capacityReservations": {"list"},
+    "warmSlices": {"int"},
+    "taints": {"list"},
+    "instanceStore": {"str"},
+    "rootVolume": {"map"},
+    "efa": {"bool"},
+    "zone": {"str"},
 }
+# A pool using reserved capacity and one with a team taint, to put wrong values into their nested keys.
+RESERVED = {**GPU, "capacityTypes": ["reserved", "on-demand"], "capacityReservations": [{"id": "cr-0123456789abcdef0"}]}
+TAGGED = {**GPU, "capacityTypes": ["reserved"], "capacityReservations": [{"tags": {"team": "ml"}}]}
+TAINTED = {**GPU, "taints": [{"key": "team", "value": "chat", "effect": "NoSchedule"}]}
+# An EFA pool, so a wrong `zone` meets the zone's own type check rather than "applies only to EFA pools".
+EFA = {"name": "g", "instanceTypes": ["p5.48xlarge"], "maxGpus": 8, "efa": True}
 KEYS: list[KeySpec] = []
 for field, kinds in GPU_POOL_FIELDS.items():
     prefix = "gpuNodePools[0]" if field == "name" else "gpuNodePools[0] (g)"
@@ -51,6 +65,75 @@ KEYS += [
         "gpuNodePools[0] (g).sharing.replicas",
         {"int"},
     ),
+    (
+        {"gpuNodePools": [RESERVED]},
+        ("gpuNodePools", 0, "capacityReservations", 0),
+        "gpuNodePools[0] (g).capacityReservations[0]",
+        {"map"},
+    ),
+    (
+        {"gpuNodePools": [RESERVED]},
+        ("gpuNodePools", 0, "capacityReservations", 0, "id"),
+        "gpuNodePools[0] (g).capacityReservations[0].id",
+        {"str"},
+    ),
+    (
+        {"gpuNodePools": [TAGGED]},
+        ("gpuNodePools", 0, "capacityReservations", 0, "tags"),
+        "gpuNodePools[0] (g).capacityReservations[0].tags",
+        {"map"},
+    ),
+    (
+        {"gpuNodePools": [TAGGED]},
+        ("gpuNodePools", 0, "capacityReservations", 0, "tags", "team"),
+        "gpuNodePools[0] (g).capacityReservations[0].tags.team",
+        {"str"},
+    ),
+    (
+        {"gpuNodePools": [TAGGED]},
+        ("gpuNodePools", 0, "capacityReservations", 0, "ownerId"),
+        "gpuNodePools[0] (g).capacityReservations[0].ownerId",
+        {"str"},
+    ),
+    ({"gpuNodePools": [TAINTED]}, ("gpuNodePools", 0, "taints", 0), "gpuNodePools[0] (g).taints[0]", {"map"}),
+    (
+        {"gpuNodePools": [TAINTED]},
+        ("gpuNodePools", 0, "taints", 0, "key"),
+        "gpuNodePools[0] (g).taints[0].key",
+        {"str"},
+    ),
+    # A number is a valid taint value once written as text ("7"), as YAML would hand it over.
+    (
+        {"gpuNodePools": [TAINTED]},
+        ("gpuNodePools", 0, "taints", 0, "value"),
+        "gpuNodePools[0] (g).taints[0].value",
+        {"str", "int"},
+    ),
+    (
+        {"gpuNodePools": [TAINTED]},
+        ("gpuNodePools", 0, "taints", 0, "effect"),
+        "gpuNodePools[0] (g).taints[0].effect",
+        {"str"},
+    ),
+    (
+        {"gpuNodePools": [dict(GPU)]},
+        ("gpuNodePools", 0, "rootVolume", "sizeGib"),
+        "gpuNodePools[0] (g).rootVolume.sizeGib",
+        {"int"},
+    ),
+    (
+        {"gpuNodePools": [dict(GPU)]},
+        ("gpuNodePools", 0, "rootVolume", "iops"),
+        "gpuNodePools[0] (g).rootVolume.iops",
+        {"int"},
+    ),
+    (
+        {"gpuNodePools": [dict(GPU)]},
+        ("gpuNodePools", 0, "rootVolume", "throughputMibps"),
+        "gpuNodePools[0] (g).rootVolume.throughputMibps",
+        {"int"},
+    ),
+    ({"gpuNodePools": [dict(EFA)]}, ("gpuNodePools", 0, "zone"), "gpuNodePools[0] (g).zone", {"str"}),
     # The reported trap: a list or a mapping here ended in `TypeError: unhashable type`.
     (
         {"gpuNodePools": [dict(MIG)]},

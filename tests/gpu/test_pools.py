@@ -20,12 +20,14 @@ from tests.support.stacks import karpenter_manifests
 from tests.support.upstream import upstream_file
 
 
-def pool(instance_types, strategy="none", replicas=None, profile=None, max_gpus=8, name="pool"):
+def pool(
+    instance_types, strategy="none", replicas=None, profile=None, max_gpus=8, name="pool", capacity_types=("on-demand",)
+):
     return plan_pool(
         GpuNodePoolConfig(
             name=name,
             instance_types=tuple(instance_types),
-            capacity_types=("on-demand",),
+            capacity_types=tuple(capacity_types),
             max_gpus=max_gpus,
             sharing=SharingConfig(strategy, replicas, profile),
         )
@@ -89,7 +91,11 @@ def test_time_sliced_pool_is_tainted_labelled_and_limited_in_slices():
         "gpu-eks/sharing": "time-slicing",
         "nvidia.com/device-plugin.config": "time-slicing-4",
     }
-    assert spec["template"]["spec"]["taints"] == [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]
+    # The GPU taint, and the sharing taint that keeps pods wanting a whole GPU off time-sliced nodes.
+    assert spec["template"]["spec"]["taints"] == [
+        {"key": "nvidia.com/gpu", "effect": "NoSchedule"},
+        {"key": "gpu-eks/sharing", "value": "time-slicing", "effect": "NoSchedule"},
+    ]
     assert spec["limits"] == {"nvidia.com/gpu": "64"}  # 16 physical GPUs x 4 slices
 
 
@@ -224,23 +230,67 @@ def test_mig_config_exists_upstream_and_partitions_the_pools_gpu(instance_type, 
 
 
 def test_contract_for_mig_on_p4d():
-    contract = workload_contract(pool(["p4d.24xlarge"], "mig", profile="1g.5gb", name="mig"))
+    contract = workload_contract(pool(["p4d.24xlarge"], "mig", profile="1g.5gb", name="mig"), "us-east-1")
     assert contract["resourceName"] == "nvidia.com/mig-1g.5gb"
     assert contract["slicesPerNode"] == {"p4d.24xlarge": 56}
     assert contract["usdPerSliceHour"] == {"p4d.24xlarge": 0.3921}  # 21.957642 $/h / 56
+    assert contract["priceSource"] == (
+        "on-demand us-east-1, Karpenter v1.14.1 pricing snapshot 2026-07-06 (not an AWS quote)"
+    )
     assert contract["nodeSelector"] == {"gpu-eks/pool": "mig"}
-    assert contract["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert contract["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "gpu-eks/sharing", "operator": "Equal", "value": "mig", "effect": "NoSchedule"},
+    ]
 
 
 def test_contract_for_time_slicing_on_g5():
-    contract = workload_contract(pool(["g5.xlarge", "g5.12xlarge"], "time-slicing", 4))
+    contract = workload_contract(pool(["g5.xlarge", "g5.12xlarge"], "time-slicing", 4), "us-east-1")
     assert contract["slicesPerNode"] == {"g5.xlarge": 4, "g5.12xlarge": 16}
     assert contract["usdPerSliceHour"] == {"g5.xlarge": 0.2515, "g5.12xlarge": 0.3545}  # 1.006/4, 5.672/16
     assert contract["replicas"] == 4
 
 
-def test_contract_price_is_unknown_when_the_snapshot_has_none():
-    assert workload_contract(pool(["p5e.48xlarge"]))["usdPerSliceHour"] == {"p5e.48xlarge": None}
+def test_contract_prices_are_the_stack_regions_own():
+    # Karpenter v1.14.1 zz_generated.pricing_aws_us_gov.go: g4dn.xlarge 0.663 $/h in us-gov-west-1 (0.526 in
+    # us-east-1), so a GovCloud stack must not quote the us-east-1 number.
+    contract = workload_contract(pool(["g4dn.xlarge"], "time-slicing", 4), "us-gov-west-1")
+    assert contract["usdPerSliceHour"] == {"g4dn.xlarge": 0.1658}  # 0.663 / 4
+    assert contract["priceSource"].startswith("on-demand us-gov-west-1, Karpenter v1.14.1 pricing snapshot 2026-06-15")
+
+
+def test_contract_in_a_region_without_price_data_has_no_prices_and_says_why():
+    contract = workload_contract(pool(["g5.xlarge"], "time-slicing", 4), "ap-northeast-1")
+    assert contract["usdPerSliceHour"] == {"g5.xlarge": None}
+    assert contract["priceSource"] == (
+        "none for ap-northeast-1: Karpenter v1.14.1's pricing data has on-demand prices for us-east-1, "
+        "us-gov-east-1, us-gov-west-1 only (Karpenter prices ap-northeast-1 from the AWS Price List API at run time)"
+    )
+
+
+def test_a_spot_only_pools_price_is_labelled_an_on_demand_ceiling():
+    contract = workload_contract(pool(["g5.xlarge"], capacity_types=["spot"]), "us-east-1")
+    assert contract["usdPerSliceHour"] == {"g5.xlarge": 1.006}
+    assert contract["priceSource"].startswith("spot ceiling: on-demand us-east-1, Karpenter v1.14.1")
+    assert "costs at most this" in contract["priceSource"]
+
+
+def test_a_pool_that_may_run_spot_says_spot_costs_at_most_the_price():
+    contract = workload_contract(pool(["g5.xlarge"], capacity_types=["spot", "on-demand"]), "us-east-1")
+    assert contract["priceSource"].endswith("(not an AWS quote); spot nodes cost at most this")
+
+
+def test_a_reserved_pools_price_is_labelled_a_comparison():
+    reserved_only = workload_contract(pool(["p5.48xlarge"], capacity_types=["reserved"]), "us-east-1")
+    assert reserved_only["priceSource"].startswith("reserved capacity, paid for by its reservation; for comparison: ")
+    with_fallback = workload_contract(pool(["p5.48xlarge"], capacity_types=["reserved", "on-demand"]), "us-east-1")
+    assert with_fallback["priceSource"].endswith("; reserved nodes are paid for by their reservation")
+
+
+def test_contract_price_is_unknown_where_ec2_does_not_sell_the_type():
+    # p5e.48xlarge has no us-east-1 entry in Karpenter's pricing data (the config keeps such pools out of
+    # us-east-1; the contract builder alone still must not invent a price).
+    assert workload_contract(pool(["p5e.48xlarge"]), "us-east-1")["usdPerSliceHour"] == {"p5e.48xlarge": None}
 
 
 # -- the rendered graph -----------------------------------------------------------------------------------------
@@ -251,15 +301,19 @@ def test_dev_runs_the_device_plugin_and_prod_the_gpu_operator(stack_run):
         stack: {r.plain_inputs()["chart"] for r in stack_run(stack).by_type("kubernetes:helm.sh/v3:Release")}
         for stack in ("dev", "prod")
     }
+    # Plus the metrics stack; dev's device plugin brings no DCGM exporter, so the metrics stack adds one.
     assert charts["dev"] == {
         "oci://public.ecr.aws/karpenter/karpenter-crd",
         "oci://public.ecr.aws/karpenter/karpenter",
         "nvidia-device-plugin",
+        "kube-prometheus-stack",
+        "dcgm-exporter",
     }
     assert charts["prod"] == {
         "oci://public.ecr.aws/karpenter/karpenter-crd",
         "oci://public.ecr.aws/karpenter/karpenter",
         "gpu-operator",
+        "kube-prometheus-stack",
     }
 
 
@@ -300,6 +354,7 @@ def test_cpu_only_stack_installs_no_nvidia_software(run_with):
     assert {r.plain_inputs()["name"] for r in run.by_type("kubernetes:helm.sh/v3:Release")} == {
         "karpenter-crd",
         "karpenter",
+        "kube-prometheus-stack",
     }
     assert run.outputs["gpuPools"] == {}
 

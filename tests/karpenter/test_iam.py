@@ -747,3 +747,25 @@ def test_irsa_trust_refuses_wildcard_or_empty_subjects(namespace, service_accoun
 def test_actions_of_reads_string_and_list_actions():
     doc = {"Version": "2012-10-17", "Statement": [{"Action": "a:B"}, {"Action": ["c:D", "a:B"]}]}
     assert actions_of(doc) == {"a:B", "c:D"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Reserved capacity (issue 11): what ODCRs and Capacity Blocks need, per the v1.14 docs
+# (concepts/nodeclasses.md "spec.capacityReservationSelectorTerms": DescribeCapacityReservations to discover,
+# RunInstances to launch into them) and the v1.14 CloudFormation reference. Nothing extra is granted for them.
+# ------------------------------------------------------------------------------------------------
+
+
+def test_reserved_capacity_is_discoverable_in_the_clusters_region():
+    read = statement("AllowRegionalReadActions")
+    assert "ec2:DescribeCapacityReservations" in as_list(read["Action"])
+    assert read["Condition"] == {"StringEquals": {"aws:RequestedRegion": REGION}}
+
+
+def test_launches_may_use_reservations_of_any_account_including_shared_ones():
+    # Capacity reservations shared through AWS RAM (the `ownerId` of a selector term) live in another account,
+    # so the ARN's account is a wildcard, as upstream writes it.
+    launch = statement("AllowScopedEC2InstanceAccessActions")
+    assert "arn:aws:ec2:us-west-2:*:capacity-reservation/*" in as_list(launch["Resource"])
+    assert set(as_list(launch["Action"])) == {"ec2:RunInstances", "ec2:CreateFleet"}
+    assert "Condition" not in launch

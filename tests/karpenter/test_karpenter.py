@@ -50,7 +50,8 @@ def test_controller_values_point_at_cluster_and_queue(stack_run):
     values = releases(run)["karpenter"].plain_inputs()["values"]
     assert values["settings"]["clusterName"] == "gpu-dev"
     assert values["settings"]["interruptionQueue"] == run.outputs["karpenterInterruptionQueueName"] == "gpu-dev"
-    assert values["settings"]["featureGates"] == {"nodeOverlay": True}
+    # nodeRepair: dev's nodeHealth.autoRepair.
+    assert values["settings"]["featureGates"] == {"nodeOverlay": True, "nodeRepair": True}
     assert values["replicas"] == 2
     assert values["controller"]["resources"]["requests"] == {"cpu": "1", "memory": "1Gi"}
     assert values["nodeSelector"]["karpenter.sh/controller"] == "true"
@@ -285,7 +286,8 @@ def test_node_class_requires_imdsv2_and_encrypts_the_root_volume(stack_run):
     assert spec["metadataOptions"]["httpTokens"] == "required"
     assert spec["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
     assert spec["role"] == "gpu-dev-karpenter-node"
-    assert spec["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
+    # dev sets no nodeImage: the pinned default (versions.DEFAULT_NODE_IMAGE), never al2023@latest.
+    assert spec["amiSelectorTerms"] == [{"alias": "al2023@v20260714"}]
 
 
 # -- config rules -----------------------------------------------------------------------------------------------

@@ -871,6 +871,32 @@ def test_unencrypted_ebs_volume_is_rejected(stack_run):
     assert check("ebs-volumes-encrypted", run, edited(volume, lambda i: i.update(encrypted=True))) == []
 
 
+def test_the_prometheus_storage_class_is_encrypted_and_an_unencrypted_one_is_rejected(stack_run):
+    run = stack_run("dev")
+    storage_class = run.one("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert check("ebs-storage-class-encrypted", run, storage_class) == []
+    plain = edited(storage_class, lambda i: i["parameters"].pop("encrypted"))
+    assert check("ebs-storage-class-encrypted", run, plain) == [
+        'StorageClass "gp3-encrypted" provisions EBS volumes without encryption. Set parameters.encrypted: "true" '
+        "(and kmsKeyId for a customer-managed key); every volume it makes (Prometheus' data) inherits it."
+    ]
+    assert (
+        check("ebs-storage-class-encrypted", run, edited(plain, lambda i: i.update(provisioner="efs.csi.aws.com")))
+        == []
+    )
+
+
+def test_the_amp_roles_grant_no_wildcard_action(stack_run):
+    run = stack_run("prod")
+    for name in ("observability-prometheus-amp", "observability-grafana-amp"):
+        assert check("iam-no-wildcard-actions", run, run.one("aws:iam/rolePolicy:RolePolicy", name)) == []
+    widened = edited(
+        run.one("aws:iam/rolePolicy:RolePolicy", "observability-prometheus-amp"),
+        lambda i: i.update(policy=i["policy"].replace('"aps:RemoteWrite"', '"aps:*"')),
+    )
+    assert len(check("iam-no-wildcard-actions", run, widened)) == 1
+
+
 def test_real_interruption_queue_is_encrypted(stack_run):
     run = stack_run("dev")
     assert check("sqs-queue-encrypted", run, run.one(QUEUE)) == []
@@ -1045,3 +1071,24 @@ def test_stack_policies_never_fail_on_unknown_values(stack_run, policy):
         for r in run.resources
     ]
     assert stack_violations(policy, unknown) == []
+
+
+# == reserved capacity, warm slices, team taints, RAID0 (issue 11) ==================================================
+
+CAPACITY_BUFFER = "kubernetes:autoscaling.x-k8s.io/v1beta1:CapacityBuffer"
+
+
+@pytest.mark.parametrize("variant", ["reserved-training", "warm-team-pools"])
+def test_the_capacity_options_pass_the_pack_under_the_default_config(stack_or_variant_run, variant):
+    assert analyze(stack_or_variant_run(variant), user_config=None) == []
+
+
+def test_a_capacity_buffer_without_the_crd_dependency_is_rejected(stack_or_variant_run):
+    # Its CRD comes with the karpenter-crd release too, so the ordering policy covers it.
+    run = stack_or_variant_run("warm-team-pools")
+    buffer = k8s_object(run, CAPACITY_BUFFER, "gpu-eks-warm-chat")
+    assert check_stack("karpenter-resources-depend-on-crds", run.resources) == []
+    orphan = edited(buffer, dependencies=[])
+    ((message, urn),) = check_stack("karpenter-resources-depend-on-crds", replaced(run.resources, orphan))
+    assert urn == buffer.urn
+    assert message.startswith('CapacityBuffer "gpu-eks-warm-chat" (Pulumi resource "gpu-chat-warm") does not depend')

@@ -40,9 +40,23 @@ def test_make_render_defaults_to_dev():
         ("Karpenter chart and controller (`karpenter`, `karpenter-crd`)", versions.DEFAULT_KARPENTER_VERSION),
         ("NVIDIA device plugin chart", versions.NVIDIA_DEVICE_PLUGIN_VERSION),
         ("NVIDIA GPU Operator chart", versions.NVIDIA_GPU_OPERATOR_VERSION),
-        ("Node AMI alias", versions.KARPENTER_AMI_ALIAS),
+        (
+            "AWS EFA device plugin chart (`aws-efa-k8s-device-plugin`, EFA pools only)",
+            versions.EFA_DEVICE_PLUGIN_VERSION,
+        ),
+        ("Kubeflow MPI operator (`examples/nccl-tests`, installed by hand)", versions.MPI_OPERATOR_VERSION),
+        ("Node image (default `gpu-eks:nodeImage`)", versions.DEFAULT_NODE_IMAGE),
         ("CUDA vector-add test image", versions.CUDA_VECTOR_ADD_IMAGE),
         ("nvidia-smi test image", versions.NVIDIA_SMI_IMAGE),
+        ("Warm-slice placeholder image (never pulled)", versions.WARM_SLICE_PLACEHOLDER_IMAGE),
+        (
+            "kube-prometheus-stack chart (`observability.mode` in-cluster or amp)",
+            versions.KUBE_PROMETHEUS_STACK_VERSION,
+        ),
+        (
+            "NVIDIA DCGM exporter chart (`dcgm-exporter`, device-plugin stacks with metrics)",
+            versions.DCGM_EXPORTER_VERSION,
+        ),
     ],
 )
 def test_versions_table_matches_versions_py(label, value):

@@ -21,6 +21,7 @@ from tests.support.helm_render import (
     ReleaseRenderError,
     chart_dir,
     check_pin,
+    missing_dependencies,
     release_pins,
     render_chart,
     render_release,
@@ -43,7 +44,7 @@ from tests.support.k8s_schema import (
     validate_objects,
 )
 from tests.support.stack_variants import STACK_VARIANTS
-from tests.support.stacks import REPO_STACKS
+from tests.support.stacks import REPO_STACKS, karpenter_manifests
 from tests.support.upstream import upstream_dir
 
 STACKS = [*REPO_STACKS, *(variant.name for variant in STACK_VARIANTS)]
@@ -95,16 +96,46 @@ def test_every_release_renders_through_real_helm_without_warnings(name, stack_or
     assert {r.release: r.warnings for r in releases.values() if r.warnings} == {}
 
 
+# Keys a chart reads in its templates but documents only as a comment in values.yaml, each with where it is read.
+DOCUMENTED_IN_COMMENTS = {
+    ("dcgm-exporter", "customMetrics"): "templates/metrics-configmap.yaml (dcgm-exporter 4.8.2)",
+    ("gpu-operator", "dcgmExporter.config"): "templates/dcgm_exporter_config.yaml, clusterpolicy.yaml (v26.7.0)",
+}
+# Values whose content is free-form configuration the chart passes through whole.
+FREE_FORM_VALUES = {
+    # Rendered into grafana.ini section by section (grafana 12.11.1 templates/_config.tpl).
+    "kube-prometheus-stack": ("grafana.grafana.ini",),
+}
+
+
 @pytest.mark.parametrize("name", STACKS)
 def test_every_values_key_is_read_by_the_chart(name, stack_or_variant_run, rendered_releases):
     ignored = {}
     for pin in release_pins(stack_or_variant_run(name)):
-        tree = chart_values(chart_dir(pin["chart"]))
-        paths = unknown_release_value_paths(pin["values"], tree)
-        paths += disabled_subchart_value_paths(pin["values"], tree, rendered_releases(name)[pin["release"]].subcharts)
+        release = rendered_releases(name)[pin["release"]]
+        # Values of subcharts the chart source lacks are unchecked (test_every_enabled_subchart_has_a_source says so).
+        unchecked = release.missing_subcharts
+        tree = chart_values(chart_dir(pin["chart"]), frozenset(missing_dependencies(chart_dir(pin["chart"]))))
+        paths = unknown_release_value_paths(pin["values"], tree, FREE_FORM_VALUES.get(pin["chart"], ()))
+        paths += disabled_subchart_value_paths(pin["values"], tree, release.subcharts)
+        paths = [
+            p for p in paths if (pin["chart"], p) not in DOCUMENTED_IN_COMMENTS and p.split(".")[0] not in unchecked
+        ]
         if paths:
             ignored[pin["release"]] = paths
     assert ignored == {}
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_enabled_subchart_has_a_chart_source(name, rendered_releases):
+    """A subchart the values enable must be in the chart source, or its objects, values and pods go unchecked.
+
+    shared/upstream's kube-prometheus-stack lost grafana, kube-state-metrics and prometheus-node-exporter to the
+    chart's own .gitignore (`charts/*`); until they are restored this reports the gap as a skip (the render goes
+    on with them off), and checks them fully once they are there."""
+    missing = {r.release: r.missing_subcharts for r in rendered_releases(name).values() if r.missing_subcharts}
+    if missing:
+        pytest.skip(f"subcharts enabled but missing from ../shared/upstream/charts (unchecked): {missing}")
 
 
 @pytest.mark.parametrize("name", STACKS)
@@ -134,6 +165,69 @@ def test_every_custom_resource_has_its_crd_installed_by_the_stack(name, rendered
                     f"release {release.release}: {obj['apiVersion']} {obj['kind']} {obj['metadata'].get('name')}"
                 )
     assert missing == [], "custom resources whose CRD no release of the stack installs (the apply would fail)"
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_custom_resource_the_program_registers_has_its_crd_installed_by_a_release(
+    name, stack_or_variant_run, rendered_releases
+):
+    # NodePools, EC2NodeClasses, NodeOverlays and CapacityBuffers are registered by the program, not rendered by a
+    # chart: their CRDs must still come from a release of the stack (karpenter-crd), or the apply fails.
+    installed = {kind for crd, _ in crds_installed_by(rendered_releases(name)) for kind in served_kinds(crd)}
+    registered = {(m["apiVersion"], m["kind"]) for m in karpenter_manifests(stack_or_variant_run(name))}
+    assert registered - installed == set()
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_built_in_object_the_program_registers_passes_the_kubernetes_schema(name, stack_or_variant_run):
+    # The program's own built-in objects (a warm slice's PodTemplate, ConfigMaps, StorageClasses), not a chart's.
+    from tools.render import HELM_RELEASE, manifest_of
+
+    run = stack_or_variant_run(name)
+    objects = [
+        manifest_of(r)
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and r.type != HELM_RELEASE and not r.type.startswith("kubernetes:helm")
+    ]
+    schemas = builtin_schemas(run.outputs["kubernetesVersion"])
+    builtin = [o for o in objects if schemas.knows(o["apiVersion"], o["kind"])]
+    assert validate_objects(builtin, run.outputs["kubernetesVersion"], held_crds(upstream_dir())).problems == []
+
+
+def test_the_schema_check_sees_the_warm_slice_templates_and_rejects_a_broken_one(stack_or_variant_run):
+    from tools.render import manifest_of
+
+    run = stack_or_variant_run("warm-team-pools")
+    templates = [manifest_of(r) for r in run.resources if r.type == "kubernetes:core/v1:PodTemplate"]
+    assert [t["metadata"]["name"] for t in templates] == ["gpu-eks-warm-chat", "gpu-eks-warm-search"]
+    assert validate_objects(templates, "1.34", held_crds(upstream_dir())).problems == []
+    templates[0]["template"]["spec"]["containers"][0]["resources"]["limits"] = ["nvidia.com/gpu"]
+    assert validate_objects(templates, "1.34", held_crds(upstream_dir())).problems != []
+
+
+def test_the_karpenter_crd_release_installs_the_capacity_buffer_crd_warm_slices_need(rendered_releases):
+    ((buffer_crd, where),) = [
+        (crd, where)
+        for crd, where in crds_installed_by(rendered_releases("warm-team-pools"))
+        if crd["metadata"]["name"] == "capacitybuffers.autoscaling.x-k8s.io"
+    ]
+    assert list(served_kinds(buffer_crd)) == [("autoscaling.x-k8s.io/v1beta1", "CapacityBuffer")]
+    assert where.startswith("release karpenter-crd: ")
+
+
+@pytest.mark.parametrize(
+    "name, gates",
+    [
+        # The chart's default is written out when a pool needs the gate (reservedCapacity is beta and on in 1.14.1,
+        # off before 1.6.0); capacityBuffer is alpha and off by default.
+        ("reserved-training", {"ReservedCapacity=true", "CapacityBuffer=false"}),
+        ("warm-team-pools", {"CapacityBuffer=true", "ReservedCapacity=true"}),
+    ],
+)
+def test_the_karpenter_controller_runs_with_the_gates_the_pools_need(rendered_releases, name, gates):
+    (deployment,) = [o for o in rendered_releases(name)["karpenter"].objects if o["kind"] == "Deployment"]
+    env = {e["name"]: e.get("value") for c in deployment["spec"]["template"]["spec"]["containers"] for e in c["env"]}
+    assert gates <= set(env["FEATURE_GATES"].split(","))
 
 
 def test_the_gpu_stacks_render_the_nvidia_objects_the_checks_rely_on(rendered_releases):

@@ -10,6 +10,7 @@ end show the model rejects what Kubernetes rejects, for the reason Kubernetes gi
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 
@@ -76,6 +77,75 @@ def test_example_workloads_land_on_the_pool_they_name(placement_model, stack):
     assert {name: f for name, f in failures.items() if f} == {}
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_warm_slice_lands_on_its_pool_and_only_there(placement_model, stack):
+    # Karpenter keeps a CapacityBuffer's virtual pods warm only where they fit: on their pool, as its contract says.
+    model = placement_model(stack)
+    failures = {
+        p.name: placement.landing_failures(model, p, p.spec["nodeSelector"]["gpu-eks/pool"])
+        for p in model.pods_with(role="warm-slice")
+    }
+    assert {name: f for name, f in failures.items() if f} == {}
+
+
+def test_a_buffer_naming_a_template_the_stack_does_not_create_is_reported(stack_or_variant_run):
+    run = stack_or_variant_run("warm-team-pools")
+    without_templates = SimpleNamespace(resources=[r for r in run.resources if not r.type.endswith(":PodTemplate")])
+    with pytest.raises(AssertionError, match="PodTemplateNotFound"):
+        placement.warm_slice_pods(without_templates)
+
+
+# A pod that wants a whole GPU written the usual way: the GPU resource and the GPU taint's toleration, no pool named.
+WHOLE_GPU_POD = Pod(
+    "whole GPU, no pool named",
+    "Pod",
+    {
+        "tolerations": [GPU_TOLERATION],
+        "containers": [{"name": "train", "resources": {"limits": {"nvidia.com/gpu": 1}}}],
+    },
+)
+
+
+@pytest.mark.parametrize(
+    "stack, whole_gpu_pools",
+    [
+        ("dev", set()),  # inference is time-sliced
+        ("prod", {"training"}),  # mig-inference is MIG, inference time-sliced
+        ("whole-gpu", {"whole"}),
+        ("mps", set()),
+        ("mig-and-time-slicing", set()),
+        ("reserved-training", {"training"}),
+        ("warm-team-pools", {"whole"}),  # chat time-sliced and team-tainted, search MIG
+    ],
+)
+def test_a_whole_gpu_pod_naming_no_pool_lands_only_on_whole_gpu_pools(placement_model, stack, whole_gpu_pools):
+    model = placement_model(stack)
+    for at_launch in (True, False):  # as Karpenter decides what to launch, and as the scheduler binds
+        assert {n.group for n in model.nodes_for(WHOLE_GPU_POD, at_launch=at_launch)} == whole_gpu_pools
+
+
+def test_without_the_sharing_taint_a_whole_gpu_pod_would_land_on_time_sliced_nodes(placement_model):
+    # The sharing taint is what keeps it off: drop it and the time-sliced nodes take the pod.
+    model = placement_model("dev")
+    node = gpu_node(model, "inference")
+    assert model.problems(WHOLE_GPU_POD, node) == ["taint gpu-eks/sharing=time-slicing:NoSchedule is not tolerated"]
+    untainted = [t for t in node.taints if t["key"] != "gpu-eks/sharing"]
+    assert fit_problems(WHOLE_GPU_POD.spec, node.labels, untainted, node.capacity) == []
+
+
+def test_a_team_pool_takes_no_pod_that_tolerates_only_the_gpu_and_sharing_taints(placement_model):
+    model = placement_model("warm-team-pools")
+    chat = only(model.pods_with(name="contract chat"))
+    other_team = Pod(
+        "time-sliced pod of another team",
+        "Pod",
+        {**chat.spec, "nodeSelector": {}, "tolerations": [t for t in chat.spec["tolerations"] if t["key"] != "team"]},
+    )
+    # Only the whole-GPU pool, which needs no toleration it lacks; never the chat team's nodes.
+    assert {n.group for n in model.nodes_for(other_team)} == {"whole"}
+    assert model.problems(other_team, gpu_node(model, "chat")) == ["taint team=chat:NoSchedule is not tolerated"]
+
+
 def test_the_model_covers_what_each_shape_installs(placement_model):
     # Guards against a model that passes because it sees nothing: the pods and nodes the stacks must yield.
     dev, prod, gpu_only = placement_model("dev"), placement_model("prod"), placement_model("gpu-only-mig")
@@ -88,7 +158,14 @@ def test_the_model_covers_what_each_shape_installs(placement_model):
         "operator-validator",
         "dcgm-exporter",
     }
-    assert {p.hook for p in prod.pods if p.hook} == {"pre-upgrade", "pre-delete", "post-delete"}
+    # The NVIDIA charts' hooks, and kube-prometheus-stack's admission-webhook certificate Jobs.
+    assert {p.hook for p in prod.pods if p.hook} == {
+        "pre-upgrade",
+        "pre-delete",
+        "post-delete",
+        "pre-install,pre-upgrade",
+        "post-install,post-upgrade",
+    }
     assert {p.name for p in prod.pods if p.name.startswith("example ")} == {
         "example mig-fill-one-node.yaml: Deployment mig-1g-5gb",
         "example vector-add-time-sliced.yaml: Job vector-add-time-sliced",
@@ -97,6 +174,15 @@ def test_the_model_covers_what_each_shape_installs(placement_model):
         "example gpu-workload: Job smoke-training",
     }
     assert {n.group for n in gpu_only.nodes} == {"controller", "mig-inference", "training", "inference"}
+    warm = placement_model("warm-team-pools")
+    assert sorted(p.name for p in warm.pods_with(role="warm-slice")) == [
+        "warm slice kube-system/gpu-eks-warm-chat",
+        "warm slice kube-system/gpu-eks-warm-search",
+    ]
+    assert {n.labels["karpenter.sh/capacity-type"] for n in placement_model("reserved-training").nodes if n.gpu} == {
+        "reserved",
+        "on-demand",
+    }
     # p4d.24xlarge: 8 A100-40GB, 7 MIG 1g.5gb slices each, once MIG Manager applied all-1g.5gb.
     p4d = next(n for n in prod.nodes if n.instance_type == "p4d.24xlarge")
     assert p4d.capacity == {"nvidia.com/mig-1g.5gb": 56, "nvidia.com/gpu": 0}
@@ -200,7 +286,10 @@ def test_a_pod_without_the_gpu_toleration_is_kept_off_gpu_nodes(placement_model)
     model = placement_model("dev")
     pod = only(model.pods_with(name="contract inference"))
     broken = Pod("no toleration", "Pod", {**pod.spec, "tolerations": []})
-    assert model.problems(broken, gpu_node(model, "inference")) == ["taint nvidia.com/gpu:NoSchedule is not tolerated"]
+    assert model.problems(broken, gpu_node(model, "inference")) == [
+        "taint nvidia.com/gpu:NoSchedule is not tolerated",
+        "taint gpu-eks/sharing=time-slicing:NoSchedule is not tolerated",
+    ]
     assert placement.landing_failures(model, broken, "inference")[0].startswith("Karpenter: not on inference ")
 
 
@@ -262,7 +351,8 @@ def test_a_device_plugin_that_cannot_reach_gpu_nodes_leaves_them_without_capacit
     ]
     broken = model.with_changes(pods=pods)
     assert (
-        "device-plugin: taint nvidia.com/gpu:NoSchedule is not tolerated"
+        "device-plugin: taint nvidia.com/gpu:NoSchedule is not tolerated; "
+        "taint gpu-eks/sharing=time-slicing:NoSchedule is not tolerated"
         in placement.missing_components(broken)["inference g5.xlarge spot"]
     )
     assert (

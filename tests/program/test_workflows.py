@@ -358,6 +358,19 @@ def pull_request_problems(document: dict[str, Any]) -> list[str]:
         for needed in ("pull_request.base.sha", "--out", "diff -ru", "Pulumi.*.yaml"):
             if needed not in script and needed not in json.dumps(render[0]):
                 problems.append(f"render job lacks {needed!r}")
+        # The comment opens with the impact summary computed from both renders, then the diff with each change once.
+        if not re.search(r'tools\.impact "\$out/base" "\$out/head" --diff \S+ > impact\.md', script):
+            problems.append("render job does not compute the impact summary from the base and head renders")
+        comment = "\n".join(
+            str(s.get("with", {}).get("script", "")) for s in steps_using(render[0], "actions/github-script")
+        )
+        opens_with_summary = (
+            'readFileSync("impact.md"' in comment
+            and "${summary}" in comment
+            and comment.index("${summary}") < comment.index("${shown}")
+        )
+        if comment and not opens_with_summary:
+            problems.append("the pull-request comment does not open with the impact summary")
         if not steps_using(render[0], "actions/upload-artifact"):
             problems.append("render diff is not uploaded as an artifact")
         if not (
@@ -565,6 +578,19 @@ def test_api_access_check_lets_a_private_endpoint_stack_through(tmp_path):
     )
     done = _run_api_access(load(MAIN)["jobs"]["up-dev"], "private", "192.0.2.1", tmp_path)
     assert done.returncode == 0 and done.stdout.startswith("::notice::private: private API endpoint only")
+
+
+def test_rules_reject_a_render_job_without_the_impact_summary():
+    document = load(PULL_REQUEST)
+    for step in document["jobs"]["render-diff"]["steps"]:
+        if "tools.impact" in str(step.get("run", "")):
+            step["run"] = step["run"].replace(".venv/bin/python -m tools.impact", "echo")
+        if "script" in step.get("with", {}):
+            step["with"]["script"] = step["with"]["script"].replace("${marker}\\n${summary}\\n", "${marker}\\n")
+    assert pull_request_problems(document) == [
+        "render job does not compute the impact summary from the base and head renders",
+        "the pull-request comment does not open with the impact summary",
+    ]
 
 
 def test_rules_reject_a_render_job_that_does_not_publish_its_diff():

@@ -49,19 +49,22 @@ PROVIDERS: dict[str, dict[str, Any]] = {
     "aws": {
         "package": "pulumi_aws",
         "dist": "pulumi-aws",
-        "modules": ["ec2", "eks", "iam", "kms", "sqs", "cloudwatch", "autoscaling", "cloudformation"],
+        # amp: the Amazon Managed Service for Prometheus workspace, its configuration and rule groups.
+        "modules": ["ec2", "eks", "iam", "kms", "sqs", "cloudwatch", "autoscaling", "cloudformation", "amp"],
         "resources": None,
         "aws_style_tokens": True,
     },
     "kubernetes": {
         "package": "pulumi_kubernetes",
         "dist": "pulumi-kubernetes",
-        # The Helm release the program installs, plus what pulumi-eks may create in-cluster.
+        # The Helm release and the warm slices' PodTemplate the program registers, plus what pulumi-eks may create
+        # in-cluster.
         "modules": ["helm/v3", "core/v1", "storage/v1"],
         "resources": {
             "kubernetes:helm.sh/v3:Release",
             "kubernetes:core/v1:ConfigMap",
             "kubernetes:core/v1:Namespace",
+            "kubernetes:core/v1:PodTemplate",
             "kubernetes:core/v1:Secret",
             "kubernetes:core/v1:ServiceAccount",
             "kubernetes:storage.k8s.io/v1:StorageClass",

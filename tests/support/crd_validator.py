@@ -34,7 +34,7 @@ import datetime as dt
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -828,8 +828,9 @@ class CrdValidator:
         self._counts = dict(counts)
 
     @classmethod
-    def from_directory(cls, karpenter_dir: Path) -> CrdValidator:
-        """Load every CustomResourceDefinition in ``*.yaml``/``*.yml`` files of ``karpenter_dir``.
+    def from_directory(cls, karpenter_dir: Path, extra_files: Sequence[Path] = ()) -> CrdValidator:
+        """Load every CustomResourceDefinition in ``*.yaml``/``*.yml`` files of ``karpenter_dir``, and in
+        ``extra_files`` (CRDs kept elsewhere, such as the CapacityBuffer CRD in the karpenter chart's crds/).
 
         Other YAML documents there (e.g. Helm values) are ignored. Raises FileNotFoundError when
         the folder holds no CRD and CelRuleError when a rule cannot be compiled.
@@ -837,7 +838,7 @@ class CrdValidator:
         folder = Path(karpenter_dir)
         versions: list[_ServedVersion] = []
         counts: dict[str, RuleCounts] = {}
-        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        for path in [*sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]), *map(Path, extra_files)]:
             for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
                 if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
                     continue

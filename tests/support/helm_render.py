@@ -79,6 +79,10 @@ class RenderedRelease:
     kube_version: str = ""  # minor version rendered for, e.g. "1.34"
     values: dict[str, Any] = field(default_factory=dict)  # the user-supplied values
     subcharts: tuple[str, ...] = ()  # enabled subcharts, by the values key Helm hands them (alias, else name)
+    # Subcharts the values enable but the chart source lacks (see `missing_dependencies`): rendered with their
+    # condition forced off, so their objects, values and pods are unchecked. A test reports them.
+    missing_subcharts: tuple[str, ...] = ()
+    api_versions: tuple[str, ...] = ()  # the extra API group/versions the render saw (CRDs installed before it)
     warnings: tuple[str, ...] = ()  # what Helm logged while rendering (coalescing warnings)
 
     @property
@@ -96,9 +100,34 @@ class RenderedRelease:
         return [*self.crds, *self.objects]
 
 
+# Subcharts shared/upstream lacks, obtained at the versions the parent pins (tests/data/chart-supplements/SOURCE.txt):
+# kube-prometheus-stack's own .gitignore kept its unpacked subcharts out of shared/.
+SUPPLEMENTS = Path(__file__).resolve().parents[1] / "data" / "chart-supplements"
+_ASSEMBLED: dict[str, Path] = {}
+
+
 def chart_dir(chart: str) -> Path:
-    """The upstream chart source for a chart name (e.g. "gpu-operator")."""
-    return upstream_dir() / "charts" / chart
+    """The upstream chart source for a chart name (e.g. "gpu-operator").
+
+    Where shared/upstream lacks subcharts we hold in tests/data/chart-supplements, the chart is assembled once
+    per session in a temporary folder: the shared source, plus each supplement subchart it does not have.
+    """
+    source = upstream_dir() / "charts" / chart
+    supplement = SUPPLEMENTS / chart / "charts"
+    if not supplement.is_dir() or not source.is_dir():
+        return source
+    missing = [sub for sub in sorted(supplement.iterdir()) if not (source / "charts" / sub.name).exists()]
+    if not missing:
+        return source
+    if chart not in _ASSEMBLED:
+        import shutil
+
+        assembled = Path(tempfile.mkdtemp(prefix=f"gpu-eks-chart-{chart}-")) / chart
+        shutil.copytree(source, assembled)
+        for sub in missing:
+            shutil.copytree(sub, assembled / "charts" / sub.name)
+        _ASSEMBLED[chart] = assembled
+    return _ASSEMBLED[chart]
 
 
 class _ManifestLoader(yaml.SafeLoader):
@@ -119,7 +148,9 @@ def _documents(text: str, source: str) -> list[dict[str, Any]]:
     objects = []
     for document in yaml.load_all(text, Loader=_ManifestLoader):
         if isinstance(document, dict) and document:
-            document.setdefault("metadata", {}).setdefault("annotations", {})[TEMPLATE_ANNOTATION] = source
+            metadata = document.setdefault("metadata", {})
+            # Some templates render `annotations:` with nothing under it (null), which the API server reads as none.
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), TEMPLATE_ANNOTATION: source}
             objects.append(document)
     return objects
 
@@ -170,21 +201,109 @@ def _offline_config():
     return _config
 
 
+def missing_dependencies(chart_path: Path) -> dict[str, str]:
+    """Dependency name -> its condition path, for each dependency Chart.yaml declares that charts/ does not hold.
+
+    Helm itself does not object while rendering: a missing subchart just renders nothing, and templates of the
+    parent that read its values may fail. (shared/upstream's kube-prometheus-stack lost its subcharts to the
+    chart's own .gitignore, `charts/*`.)
+    """
+    metadata = yaml.safe_load((chart_path / "Chart.yaml").read_text())
+    held = {entry.name for entry in (chart_path / "charts").iterdir()} if (chart_path / "charts").is_dir() else set()
+    missing = {}
+    for dependency in metadata.get("dependencies") or []:
+        name = dependency["name"]
+        if name not in held and not any(h.startswith(f"{name}-") and h.endswith(".tgz") for h in held):
+            missing[name] = (dependency.get("condition") or "").split(",")[0].strip()
+    return missing
+
+
+def _lookup(values: dict[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _with_missing_subcharts_off(
+    chart_path: Path, values: dict[str, Any], defaults: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The values with every missing subchart's condition set false, and the missing ones the values enabled."""
+    enabled = []
+    patched = json.loads(json.dumps(values))
+    for name, condition in sorted(missing_dependencies(chart_path).items()):
+        if not condition:
+            enabled.append(name)  # no condition: always on, and missing
+            continue
+        wanted = _lookup(values, condition)
+        if wanted is None:
+            wanted = _lookup(defaults, condition)
+        if wanted:
+            enabled.append(name)
+        node = patched
+        *parents, leaf = condition.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = False
+    return patched, tuple(enabled)
+
+
+_renders: dict[str, RenderedRelease] = {}
+
+
 def render_chart(
-    chart: str, values: dict[str, Any], *, release: str, namespace: str, kube_version: str, skip_crds: bool = False
+    chart: str,
+    values: dict[str, Any],
+    *,
+    release: str,
+    namespace: str,
+    kube_version: str,
+    skip_crds: bool = False,
+    api_versions: tuple[str, ...] = (),
 ) -> RenderedRelease:
     """`helm template --kube-version` equivalent through the Go SDK: all templates, hooks included, plus the
-    crds/ Helm installs (unless `skip_crds`). Raises ReleaseRenderError when Helm refuses the release."""
+    crds/ Helm installs (unless `skip_crds`). Raises ReleaseRenderError when Helm refuses the release.
+
+    `api_versions` are group/versions the cluster serves beyond the built-in ones (the CRDs releases installed
+    before this one add), which `.Capabilities.APIVersions.Has` in a template sees, as on a live install.
+    """
+    # Stacks and variants share releases with identical inputs (the monitoring stack, Karpenter's CRDs): render
+    # each once per session. RenderedRelease is frozen; callers treat its objects as read-only.
+    key = json.dumps([chart, values, release, namespace, kube_version, skip_crds, sorted(api_versions)], sort_keys=True)
+    if key not in _renders:
+        _renders[key] = _render_chart(chart, values, release, namespace, kube_version, skip_crds, api_versions)
+    return _renders[key]
+
+
+def _render_chart(
+    chart: str,
+    values: dict[str, Any],
+    release: str,
+    namespace: str,
+    kube_version: str,
+    skip_crds: bool,
+    api_versions: tuple[str, ...],
+) -> RenderedRelease:
     import helm_python as helm
     from helm_python import _native
 
     kube = f"v{kube_version}.0"
-    options = {"name": release, "namespace": namespace, "is_install": True, "kube_version": kube}
-    install = {"namespace": namespace, "dry_run": "client", "kube_version": kube, "skip_crds": skip_crds}
+    options: dict[str, Any] = {"name": release, "namespace": namespace, "is_install": True, "kube_version": kube}
+    install: dict[str, Any] = {
+        "namespace": namespace,
+        "dry_run": "client",
+        "kube_version": kube,
+        "skip_crds": skip_crds,
+    }
+    if api_versions:
+        options["api_versions"] = install["api_versions"] = list(api_versions)
     with helm.Chart.load(str(chart_dir(chart))) as loaded, _native_stderr() as logged:
+        render_values, missing = _with_missing_subcharts_off(chart_dir(chart), values, loaded.values)
         try:
             rendered = json.loads(
-                _native.call_string("helm_render", loaded._raw(), json.dumps(values), json.dumps(options))
+                _native.call_string("helm_render", loaded._raw(), json.dumps(render_values), json.dumps(options))
             )
             _native.call_string(
                 "helm_install",
@@ -193,7 +312,7 @@ def render_chart(
                 loaded._raw(),
                 None,
                 release,
-                json.dumps(values),
+                json.dumps(render_values),
                 json.dumps(install),
             )
         except helm.HelmError as error:
@@ -206,6 +325,8 @@ def render_chart(
     warnings = tuple(dict.fromkeys(logged))  # each native call coalesces the values again: one line per warning
     objects: list[dict[str, Any]] = []
     for template, text in sorted(rendered.items()):
+        if template.endswith("NOTES.txt"):  # printed after an install, never sent to the cluster
+            continue
         objects += _documents(text, template)
     return RenderedRelease(
         release=release,
@@ -219,6 +340,8 @@ def render_chart(
         values=values,
         subcharts=subcharts,
         warnings=warnings,
+        missing_subcharts=missing,
+        api_versions=tuple(api_versions),
     )
 
 
@@ -247,7 +370,7 @@ def check_pin(chart: str, version: str | None) -> Path:
     return folder
 
 
-def render_release(pin: dict[str, Any], kube_version: str) -> RenderedRelease:
+def render_release(pin: dict[str, Any], kube_version: str, api_versions: tuple[str, ...] = ()) -> RenderedRelease:
     """Render one release as `tools.render.helm_release_of` describes it, after the pin checks."""
     check_pin(pin["chart"], pin["version"])
     return render_chart(
@@ -257,6 +380,7 @@ def render_release(pin: dict[str, Any], kube_version: str) -> RenderedRelease:
         namespace=pin["namespace"] or "default",
         kube_version=kube_version,
         skip_crds=bool(pin.get("skipCrds")),
+        api_versions=api_versions,
     )
 
 
@@ -267,7 +391,54 @@ def release_pins(run: Any) -> list[dict[str, Any]]:
     return [helm_release_of(r) for r in run.by_type(HELM_RELEASE)]
 
 
+def served_api_versions(crds: list[dict[str, Any]]) -> set[str]:
+    """The group/versions a set of CRDs serves (what `.Capabilities.APIVersions.Has` then finds)."""
+    return {
+        f"{crd['spec']['group']}/{version['name']}"
+        for crd in crds
+        for version in crd["spec"].get("versions") or []
+        if version.get("served", True)
+    }
+
+
 def render_run(run: Any) -> dict[str, RenderedRelease]:
-    """Every release of a harness run, rendered at the run's `kubernetesVersion` output, by release name."""
+    """Every release of a harness run, rendered at the run's `kubernetesVersion` output, by release name.
+
+    A release that depends (directly or through other resources) on another release is rendered after it and
+    sees the API group/versions of that release's CRDs, as `helm install` would on the live cluster: Karpenter's
+    chart renders its ServiceMonitor only when the monitoring release installed that CRD first.
+    """
+    from tools.render import HELM_RELEASE, helm_release_of
+
     kube_version = run.outputs["kubernetesVersion"]
-    return {pin["release"]: render_release(pin, kube_version) for pin in release_pins(run)}
+    by_urn = {r.urn: r for r in run.resources}
+    releases = {r.urn: r for r in run.by_type(HELM_RELEASE)}
+
+    def upstream_releases(urn: str) -> set[str]:
+        seen: set[str] = set()
+        pending = list(by_urn[urn].dependencies)
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in by_urn:
+                continue
+            seen.add(current)
+            pending += by_urn[current].dependencies
+        return {u for u in seen if u in releases}
+
+    rendered: dict[str, RenderedRelease] = {}
+    done: dict[str, RenderedRelease] = {}
+
+    def render(urn: str) -> RenderedRelease:
+        if urn not in done:
+            before = sorted(upstream_releases(urn))
+            api: set[str] = set()
+            for other in before:
+                api |= served_api_versions(render(other).crds)
+            pin = helm_release_of(releases[urn])
+            done[urn] = render_release(pin, kube_version, tuple(sorted(api)))
+        return done[urn]
+
+    for urn in releases:
+        result = render(urn)
+        rendered[result.release] = result
+    return rendered

@@ -124,12 +124,14 @@ def _subchart_sources(chart_path: Path) -> dict[str, Path]:
 
 
 @functools.cache
-def chart_values(chart_path: Path) -> ChartValues:
+def chart_values(chart_path: Path, missing_ok: frozenset[str] = frozenset()) -> ChartValues:
     """The values tree of a chart source folder (or .tgz): its values.yaml and its subcharts', recursively
     (cached: treat it as read-only).
 
     A dependency declared in Chart.yaml but absent from charts/ raises FileNotFoundError: Helm would refuse
-    to render it, and checking values against a partial tree would pass keys it cannot judge.
+    to render it, and checking values against a partial tree would pass keys it cannot judge. Only the
+    dependencies named in `missing_ok` (those a render already reported missing, RenderedRelease.missing_subcharts)
+    are left out instead; the caller must then treat their values as unchecked.
     """
     with _load(chart_path) as chart:
         metadata, defaults = chart.metadata, chart.values
@@ -140,6 +142,9 @@ def chart_values(chart_path: Path) -> ChartValues:
     for dependency in metadata.get("dependencies") or []:
         name = dependency["name"]
         if name not in sources:
+            if name in missing_ok:
+                conditions += [c.strip() for c in (dependency.get("condition") or "").split(",") if c.strip()]
+                continue
             raise FileNotFoundError(
                 f"chart {metadata.get('name')} declares dependency {name} "
                 f"{dependency.get('version')} but {chart_path}/charts/ does not hold it"

@@ -20,11 +20,12 @@ from the builders under test:
 * **Pods.** Every pod template in every release, rendered through the real chart (hooks included); the
   GPU Operator's operands as the operator builds them from the rendered ClusterPolicy (`OPERANDS`); every
   GPU pool's workload contract from the stack outputs; and the example workloads.
-* **Rules.** Taints against tolerations, nodeSelector, required node affinity, and extended resources
-  (`fit_problems`). Not modelled: CPU and memory requests, pod (anti-)affinity and topology spread, and
-  the node-condition tolerations the DaemonSet controller adds (they concern only node.kubernetes.io/*
-  taints, which the model's nodes do not carry), and the order in which labellers race on a new node
-  (each round applies NFD, then the operator, then GFD).
+* **Rules.** Taints against tolerations, nodeSelector, required node affinity, and extended resources and huge
+  pages (`fit_problems`; a node has EFA devices where the EFA device plugin runs and its node class attaches EFA
+  interfaces, and the huge pages its node class's user data reserves). Not modelled: CPU and memory requests, pod
+  (anti-)affinity and topology spread, and the node-condition tolerations the DaemonSet controller adds (they
+  concern only node.kubernetes.io/* taints, which the model's nodes do not carry), and the order in which
+  labellers race on a new node (each round applies NFD, then the operator, then GFD).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from tools.harness import REPO_ROOT, StackRun
 from tools.render import HELM_RELEASE, helm_release_of, manifest_of
 
 NVIDIA_CHARTS = ("nvidia-device-plugin", "gpu-operator")
+EFA_CHART = "aws-efa-k8s-device-plugin"
 POD_KINDS = ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "CronJob", "Pod")
 SCHEDULING_EFFECTS = ("NoSchedule", "NoExecute")  # PreferNoSchedule never keeps a pod off a node
 EKS_TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
@@ -54,6 +56,11 @@ GPU_PRESENT = "nvidia.com/gpu.present"
 DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
 MIG_CONFIG = "nvidia.com/mig.config"
 GPU_RESOURCE = "nvidia.com/gpu"
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+HUGEPAGES_PREFIX = "hugepages-"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+# apimachinery resource.Quantity suffixes the manifests here use (binary and decimal).
+_QUANTITY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "": 1}
 
 
 # -- rules -------------------------------------------------------------------------------------------------------
@@ -123,15 +130,25 @@ def _describe(expression: Mapping[str, Any]) -> str:
     return f"{expression['key']} {expression['operator']}" + (f" {list(values)}" if values else "")
 
 
+def quantity(value: Any) -> int:
+    """A Kubernetes resource quantity as an integer ("5120Mi" -> bytes, 8 -> 8)."""
+    text = str(value)
+    match = re.fullmatch(r"(\d+)([KMGT]i|[kMG])?", text)
+    if match is None:
+        raise ValueError(f"resource quantity {text!r} is not modelled")
+    return int(match.group(1)) * _QUANTITY_SUFFIXES[match.group(2) or ""]
+
+
 def requested_extended_resources(pod_spec: Mapping[str, Any]) -> dict[str, int]:
-    """Extended resources the pod's containers ask for (limits, else requests), summed."""
+    """Extended resources and huge pages (in bytes) the pod's containers ask for (limits, else requests), summed.
+    Huge pages are node capacity the kubelet reports and a pod must request like an extended resource."""
     wanted: dict[str, int] = {}
     for container in pod_spec.get("containers") or []:
         resources = container.get("resources") or {}
         asks = {**(resources.get("requests") or {}), **(resources.get("limits") or {})}
         for name, amount in asks.items():
-            if "/" in name and not name.startswith("hugepages-") and name not in STANDARD_RESOURCES:
-                wanted[name] = wanted.get(name, 0) + int(amount)
+            if ("/" in name or name.startswith(HUGEPAGES_PREFIX)) and name not in STANDARD_RESOURCES:
+                wanted[name] = wanted.get(name, 0) + quantity(amount)
     return wanted
 
 
@@ -185,6 +202,10 @@ class Node:
     labels: Mapping[str, str] = field(default_factory=dict)
     capacity: Mapping[str, int] = field(default_factory=dict)  # extended resources the kubelet advertises
     karpenter_capacity: Mapping[str, int] = field(default_factory=dict)  # what Karpenter believes (EC2 + overlays)
+    # EFA interfaces the node class attaches at launch (its efa-only networkInterfaces; 0 without them), and the
+    # huge pages its user data reserves (resource name -> bytes), which the kubelet reports as capacity.
+    efa_interfaces: int = 0
+    hugepages: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def cpu_only(self) -> bool:
@@ -290,17 +311,50 @@ def _karpenter_labels(
                 "karpenter.k8s.aws/instance-gpu-memory": str(gpu.gpu_model.memory_mib),
             }
         )
+    if capacity_type == "reserved":
+        # Only reserved nodes carry these (v1.14 tasks/odcrs.md); a placeholder reservation of the default type.
+        labels.update(
+            {
+                "karpenter.k8s.aws/capacity-reservation-id": "cr-0123456789abcdef0",
+                "karpenter.k8s.aws/capacity-reservation-type": "default",
+                "karpenter.k8s.aws/capacity-reservation-interruptible": "false",
+            }
+        )
+    # A pool pinned to one zone (EFA pools) launches only there, so its nodes carry that zone.
+    zones = _requirements(pool).get(ZONE_LABEL, {}).get("values") or []
+    if len(zones) == 1:
+        labels[ZONE_LABEL] = zones[0]
     # NodePool template labels win over derived ones (kubernetes-sigs/karpenter PopulateNodeClaimDetails).
     labels.update(pool["spec"]["template"].get("metadata", {}).get("labels", {}))
     return labels
 
 
-def karpenter_nodes(pools: Iterable[Mapping[str, Any]], region: str) -> list[Node]:
+def efa_interfaces_of(node_class: Mapping[str, Any] | None) -> int:
+    """EFA interfaces a node class attaches: its efa-only networkInterfaces (aws/karpenter-provider-aws v1.14.1
+    pkg/providers/launchtemplate/launchtemplate.go `generateNetworkInterfaces` uses them as listed)."""
+    interfaces = ((node_class or {}).get("spec") or {}).get("networkInterfaces") or []
+    return sum(1 for i in interfaces if i["interfaceType"] == "efa-only")
+
+
+def hugepages_of(node_class: Mapping[str, Any] | None) -> dict[str, int]:
+    """The 2 MiB huge pages a node class's user data reserves (`vm.nr_hugepages=N`), in bytes, as the kubelet
+    reports them: hugepages-2Mi (2 MiB is the default huge page size on x86_64 and arm64 4k-page kernels)."""
+    user_data = ((node_class or {}).get("spec") or {}).get("userData") or ""
+    counts = {int(n) for n in re.findall(r"sysctl -w vm\.nr_hugepages=(\d+)", user_data)}
+    if len(counts) > 1:
+        raise AssertionError(f"user data sets vm.nr_hugepages to several values: {sorted(counts)}")
+    return {"hugepages-2Mi": counts.pop() * 2**21} if counts else {}
+
+
+def karpenter_nodes(
+    pools: Iterable[Mapping[str, Any]], region: str, node_classes: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Node]:
     """A node shape per NodePool, instance type (a representative per architecture for general pools) and
-    capacity type."""
+    capacity type; `node_classes` (by name) give the EFA interfaces and huge pages of the pools' nodes."""
     nodes = []
     for pool in pools:
         name = pool["metadata"]["name"]
+        node_class = (node_classes or {}).get(pool["spec"]["template"]["spec"]["nodeClassRef"]["name"])
         requirements = _requirements(pool)
         capacity_types = requirements["karpenter.sh/capacity-type"]["values"]
         taints = tuple(dict(t) for t in pool["spec"]["template"]["spec"].get("taints", []))
@@ -334,6 +388,8 @@ def karpenter_nodes(pools: Iterable[Mapping[str, Any]], region: str) -> list[Nod
                         taints,
                         at_install=False,
                         gpu=gpu,
+                        efa_interfaces=efa_interfaces_of(node_class),
+                        hugepages=hugepages_of(node_class),
                     )
                 )
     return nodes
@@ -356,9 +412,19 @@ class Pod:
     role: str | None = None  # what the pod does, for the labellers: "nfd-worker", "device-plugin", ...
 
 
+# Custom resources the Prometheus Operator turns into a StatefulSet whose pods take the resource's nodeSelector,
+# tolerations and affinity (prometheus-operator v0.93 pkg/prometheus/server/statefulset.go, pkg/prometheus/agent,
+# pkg/alertmanager/statefulset.go: spec.NodeSelector, spec.Tolerations, spec.Affinity copied into the pod spec).
+OPERATOR_POD_KINDS = ("Prometheus", "PrometheusAgent", "Alertmanager")
+MONITORING_GROUP = "monitoring.coreos.com/"
+
+
 def pod_spec_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The pod spec inside a workload object, or None for other kinds."""
+    """The pod spec inside a workload object (or a Prometheus Operator resource), or None for other kinds."""
     kind = obj.get("kind")
+    if kind in OPERATOR_POD_KINDS and str(obj.get("apiVersion", "")).startswith(MONITORING_GROUP):
+        spec = obj.get("spec") or {}
+        return {key: spec[key] for key in ("nodeSelector", "tolerations", "affinity") if key in spec}
     if kind == "Pod":
         return obj.get("spec") or {}
     if kind == "CronJob":
@@ -377,8 +443,14 @@ _ROLE_BY_TEMPLATE = {
     "templates/master.yaml": "nfd-master",
     "templates/nfd-gc.yaml": "nfd-gc",
     "templates/operator.yaml": "gpu-operator",
-    "templates/deployment.yaml": "karpenter",
+    # Helm names a subchart's templates "<parent>/charts/<sub>/templates/...": Grafana's and kube-state-metrics'
+    # deployment.yaml must not be taken for Karpenter's.
+    "karpenter/templates/deployment.yaml": "karpenter",
 }
+
+
+# Charts whose every pod has one role, whatever its template is called.
+_ROLE_BY_CHART = {EFA_CHART: "efa-device-plugin"}
 
 
 def chart_pods(release: Any) -> list[Pod]:
@@ -390,11 +462,13 @@ def chart_pods(release: Any) -> list[Pod]:
             continue
         annotations = obj["metadata"].get("annotations") or {}
         template = annotations.get("gpu-eks.test/template", "")
-        role = next((r for suffix, r in _ROLE_BY_TEMPLATE.items() if template.endswith(suffix)), None)
+        role = _ROLE_BY_CHART.get(release.chart) or next(
+            (r for suffix, r in _ROLE_BY_TEMPLATE.items() if template.endswith(suffix)), None
+        )
         pods.append(
             Pod(
                 f"{release.release}: {obj['kind']} {obj['metadata']['name']}",
-                obj["kind"],
+                "StatefulSet" if obj["kind"] in OPERATOR_POD_KINDS else obj["kind"],
                 spec,
                 release=release.release,
                 chart=release.chart,
@@ -509,18 +583,25 @@ def operand_pods(cluster_policy: Mapping[str, Any], release: str) -> list[Pod]:
 
 def contract_pod(pool: str, contract: Mapping[str, Any]) -> Pod:
     """A pod written exactly as the pool's workload contract says: its resource, nodeSelector and tolerations."""
+    limits: dict[str, Any] = {contract["resourceName"]: 1}
+    efa = contract.get("efa")
+    if efa:
+        # An EFA pool's contract: a node's EFA devices (the same on every type of the pool) and huge pages.
+        limits[efa["resourceName"]] = min(efa["devicesPerNode"].values())
+        limits[efa["hugepages"]["resourceName"]] = efa["hugepages"]["perNode"]
     return Pod(
         f"contract {pool}",
         "Pod",
         {
             "nodeSelector": dict(contract["nodeSelector"]),
             "tolerations": [dict(t) for t in contract["tolerations"]],
-            "containers": [{"name": "workload", "resources": {"limits": {contract["resourceName"]: 1}}}],
+            "containers": [{"name": "workload", "resources": {"limits": limits}}],
         },
     )
 
 
 SMOKE_DIR = REPO_ROOT / "examples" / "smoke"
+NCCL_DIR = REPO_ROOT / "examples" / "nccl-tests"
 GPU_WORKLOAD = REPO_ROOT / "examples" / "gpu-workload" / "workload.py"
 
 
@@ -544,6 +625,16 @@ def example_pods(stack: str, gpu_pools: Mapping[str, Any]) -> list[Pod]:
             spec = pod_spec_of(obj)
             if spec is not None and (spec.get("nodeSelector") or {}).get("gpu-eks/pool") in gpu_pools:
                 pods.append(Pod(f"example {path.name}: {obj['kind']} {obj['metadata']['name']}", obj["kind"], spec))
+    # The NCCL jobs are sized for an EFA pool: their pods (launcher and workers) go where their pool is one.
+    for path in sorted(NCCL_DIR.glob("*.yaml")):
+        for obj in yaml.safe_load_all(path.read_text()):
+            if not obj or obj.get("kind") != "MPIJob":
+                continue
+            for role, replica in obj["spec"]["mpiReplicaSpecs"].items():
+                spec = replica["template"]["spec"]
+                pool = str((spec.get("nodeSelector") or {}).get("gpu-eks/pool", ""))
+                if (gpu_pools.get(pool) or {}).get("efa"):
+                    pods.append(Pod(f"example {path.name}: MPIJob {obj['metadata']['name']} {role}", "Pod", spec))
     workload = _workload_module()
     for contract in workload.parse_gpu_pools(stack, gpu_pools) if gpu_pools else []:
         job = workload.smoke_job(contract)
@@ -757,12 +848,18 @@ def karpenter_view(node: Node, overlays: Sequence[Mapping[str, Any]]) -> tuple[d
     that disagree on a resource are reported.
     """
     capacity = {GPU_RESOURCE: node.gpu.gpus} if node.gpu else {}
+    # Karpenter's instance types carry vpc.amazonaws.com/efa: the node class's efa-only interfaces when it lists
+    # interfaces, else EC2's maximum, which Karpenter attaches only for a pod that asks (aws/karpenter-provider-aws
+    # v1.14.1 pkg/providers/instancetype/types.go `efas`; launchtemplate.go `generateNetworkInterfaces`).
+    efa = node.efa_interfaces or (catalog.efa_interfaces(node.gpu) if node.gpu else 0)
+    if efa:
+        capacity[EFA_RESOURCE] = efa
     set_by: dict[str, tuple[str, int]] = {}
     conflicts = []
     for overlay in overlays:
         if all(expression_matches(r, node.launch_labels) for r in overlay["spec"].get("requirements", [])):
             for resource, amount in (overlay["spec"].get("capacity") or {}).items():
-                amount = int(amount)
+                amount = quantity(amount)
                 if resource in set_by and set_by[resource][1] != amount:
                     conflicts.append(
                         f"{resource}: {set_by[resource][0]} says {set_by[resource][1]}, "
@@ -797,6 +894,12 @@ def settle(model: ClusterModel) -> ClusterModel:
                 # MIG Manager applies the layout from the operator's default mig-parted config.
                 layout = mig_parted.partitions(labels[MIG_CONFIG], node.gpu.gpu_model)
             capacity = advertised(node, labels, model.configs.for_node(labels), layout)
+        # The EFA device plugin advertises one device per EFA interface the node has (aws-efa-k8s-device-plugin),
+        # only where its DaemonSet runs; the kubelet reports the reserved huge pages on any node.
+        efa_plugins = [p for p in model.pods if p.role == "efa-device-plugin"]
+        if node.efa_interfaces and any(not fit_problems(p.spec, labels, node.taints) for p in efa_plugins):
+            capacity[EFA_RESOURCE] = node.efa_interfaces
+        capacity.update(node.hugepages)
         view, conflicts = karpenter_view(node, model.overlays)
         if conflicts:
             raise AssertionError(f"{node.name}: NodeOverlays disagree: {conflicts}")
@@ -813,7 +916,12 @@ def build_model(
     manifests = [manifest_of(r) for r in run.resources if r.type.startswith("kubernetes:karpenter.sh/")]
     pools = [m for m in manifests if m["kind"] == "NodePool"]
     overlays = [m for m in manifests if m["kind"] == "NodeOverlay"]
-    nodes = controller_nodes(run, region) + karpenter_nodes(pools, region)
+    node_classes = {
+        m["metadata"]["name"]: m
+        for m in (manifest_of(r) for r in run.resources if r.type.startswith("kubernetes:karpenter.k8s.aws/"))
+        if m["kind"] == "EC2NodeClass"
+    }
+    nodes = controller_nodes(run, region) + karpenter_nodes(pools, region, node_classes)
 
     releases = {}
     pods: list[Pod] = []
@@ -830,10 +938,77 @@ def build_model(
             if obj["kind"] == "ClusterPolicy":
                 cluster_policy = obj
                 pods += operand_pods(obj, release["release"])
+    pods += addon_pods(run, kube_version)
     contracts = dict(run.outputs.get("gpuPools") or {})
     pods += [contract_pod(pool, contract) for pool, contract in sorted(contracts.items())]
     pods += example_pods(run.stack, contracts)
+    pods += warm_slice_pods(run)
     return settle(ClusterModel(name or run.stack, nodes, pods, contracts, overlays, configs, cluster_policy, releases))
+
+
+# EKS add-ons built from a Helm chart we hold: the add-on's name -> that chart. EKS renders the chart with the
+# add-on's configurationValues as values (the agent's repository builds the add-on from charts/; its e2e suite
+# checks configuration values through DescribeAddon, e2e/suites/addon/configuration_values.go at v1.7.0).
+ADDON_CHARTS = {"eks-node-monitoring-agent": "eks-node-monitoring-agent"}
+
+
+def addon_pods(run: StackRun, kube_version: str) -> list[Pod]:
+    """The pods of the EKS add-ons whose chart we hold, rendered with the add-on's configurationValues."""
+    import json
+
+    from tests.support.helm_render import check_pin, render_chart
+
+    pods: list[Pod] = []
+    for registration in run.by_type("aws:eks/addon:Addon"):
+        inputs = registration.plain_inputs()
+        chart = ADDON_CHARTS.get(inputs["addonName"])
+        if chart is None:
+            continue
+        # v1.7.0-eksbuild.1 is a build of chart 1.7.0.
+        version = re.sub(r"^v|-eksbuild\.\d+$", "", inputs["addonVersion"])
+        check_pin(chart, version)
+        rendered = render_chart(
+            chart,
+            json.loads(inputs.get("configurationValues") or "{}"),
+            release=inputs["addonName"],
+            namespace="kube-system",
+            kube_version=kube_version,
+        )
+        pods += [
+            replace(pod, name=f"add-on {pod.name}", release=f"add-on {inputs['addonName']}")
+            for pod in chart_pods(rendered)
+        ]
+    return pods
+
+
+def warm_slice_pods(run: StackRun) -> list[Pod]:
+    """The virtual pods of every CapacityBuffer the stack registers, one per buffer: the spec of the PodTemplate it
+    names, as Karpenter builds them (kubernetes-sigs/karpenter v1.14.1 pkg/state/virtualpods/utilities.go
+    `BuildVirtualPods`: the template's spec, without nodeName and PVC volumes, at the lowest priority). Karpenter
+    must be able to place them on the pool they keep warm, and nowhere else."""
+    registered = [
+        manifest_of(r) for r in run.resources if r.type.rsplit(":", 1)[-1] in ("PodTemplate", "CapacityBuffer")
+    ]
+    templates = {
+        (m["metadata"].get("namespace"), m["metadata"]["name"]): m for m in registered if m["kind"] == "PodTemplate"
+    }
+    pods = []
+    for buffer in (m for m in registered if m["kind"] == "CapacityBuffer"):
+        where = (buffer["metadata"].get("namespace"), buffer["spec"]["podTemplateRef"]["name"])
+        if where not in templates:
+            raise AssertionError(
+                f"CapacityBuffer {buffer['metadata']['name']} names PodTemplate {where}, which the "
+                "stack does not create: Karpenter would report PodTemplateNotFound and keep nothing warm"
+            )
+        pods.append(
+            Pod(
+                f"warm slice {where[0]}/{buffer['metadata']['name']}",
+                "Pod",
+                templates[where]["template"]["spec"],
+                role="warm-slice",
+            )
+        )
+    return pods
 
 
 # -- the checks ------------------------------------------------------------------------------------------------
@@ -931,6 +1106,10 @@ def capacity_mismatches(model: ClusterModel) -> list[str]:
         if node.gpu is None:
             continue
         for resource in sorted(set(node.capacity) | set(node.karpenter_capacity)):
+            if resource == EFA_RESOURCE and not node.efa_interfaces:
+                # A pool without EFA interfaces: Karpenter would add them only for a pod that requests EFA, and no
+                # EFA device plugin runs there (efa_plugin_placement); contract pods of such pools request none.
+                continue
             believed, actual = node.karpenter_capacity.get(resource, 0), node.capacity.get(resource, 0)
             if believed != actual:
                 mismatches.append(f"{node.name}: Karpenter counts {resource}={believed}, the node advertises {actual}")
@@ -943,4 +1122,32 @@ def capacity_mismatches(model: ClusterModel) -> list[str]:
                     f"{node.name}: contract promises {contract['resourceName']}={promised} per node, "
                     f"the node advertises {actual}"
                 )
+            efa = contract.get("efa")
+            if efa:
+                for resource, amount in (
+                    (efa["resourceName"], efa["devicesPerNode"].get(node.instance_type)),
+                    (efa["hugepages"]["resourceName"], quantity(efa["hugepages"]["perNode"])),
+                ):
+                    if node.capacity.get(resource, 0) != amount:
+                        mismatches.append(
+                            f"{node.name}: contract promises {resource}={amount} per node, "
+                            f"the node advertises {node.capacity.get(resource, 0)}"
+                        )
     return mismatches
+
+
+def efa_plugin_placement(model: ClusterModel) -> dict[str, list[str]]:
+    """Where the EFA device plugin runs wrongly: node -> problem. It must run on every node with EFA interfaces (else
+    their devices are never advertised) and on no other node (it would run there for nothing)."""
+    plugins = [p for p in model.pods if p.role == "efa-device-plugin"]
+    wrong: dict[str, list[str]] = {}
+    for node in model.nodes:
+        runs = [p.name for p in plugins if not model.problems(p, node, resources=False)]
+        if node.efa_interfaces and not runs:
+            reasons = [f"{p.name}: {'; '.join(model.problems(p, node, resources=False))}" for p in plugins]
+            wrong[node.name] = [f"has {node.efa_interfaces} EFA interfaces but no EFA device plugin runs there"] + (
+                reasons or ["the stack installs no EFA device plugin"]
+            )
+        elif runs and not node.efa_interfaces:
+            wrong[node.name] = [f"{', '.join(runs)} runs on a node without EFA interfaces"]
+    return wrong

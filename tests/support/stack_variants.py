@@ -49,5 +49,106 @@ STACK_VARIANTS: tuple[StackVariant, ...] = (
     ),
     StackVariant("irsa-brought-vpc", "prod", {"karpenter": {"identity": "irsa"}, "network": BROUGHT_VPC}),
     StackVariant("cpu-only", "dev", {"gpuNodePools": []}),
+    # Reserved capacity first (an ODCR or Capacity Block by ID, others by tag and owner), on-demand as fallback;
+    # the local NVMe striped as RAID0 and a faster root volume.
+    StackVariant(
+        "reserved-training",
+        "prod",
+        {
+            "gpuNodePools": [
+                {
+                    "name": "training",
+                    "instanceTypes": ["p5.48xlarge"],
+                    "capacityTypes": ["reserved", "on-demand"],
+                    "capacityReservations": [
+                        {"id": "cr-0123456789abcdef0"},
+                        {"tags": {"purpose": "llm-training"}, "ownerId": "111122223333"},
+                    ],
+                    "maxGpus": 16,
+                    "instanceStore": "raid0",
+                    "rootVolume": {"sizeGib": 500, "iops": 6000, "throughputMibps": 500},
+                }
+            ]
+        },
+    ),
+    # Warm slices (a CapacityBuffer) and team taints next to a whole-GPU pool and a MIG pool (GPU Operator): the
+    # whole-GPU pool must be the only one a pod asking for a whole GPU without naming a pool can land on.
+    StackVariant(
+        "warm-team-pools",
+        "prod",
+        {
+            "gpuNodePools": [
+                _pool(
+                    "chat",
+                    {"strategy": "time-slicing", "replicas": 4},
+                    instanceFamilies=["g6e"],
+                    warmSlices=8,
+                    taints=[{"key": "team", "value": "chat", "effect": "NoSchedule"}],
+                ),
+                _pool("whole", {"strategy": "none"}, instanceFamilies=["g6"]),
+                _pool(
+                    "search",
+                    {"strategy": "mig", "profile": "1g.10gb"},
+                    instanceTypes=["p5.48xlarge"],
+                    warmSlices=7,
+                    taints=[{"key": "example.com/team", "value": "search", "effect": "NoExecute"}],
+                ),
+            ]
+        },
+    ),
+    # EFA: the issue's training pool (p5.48xlarge, 32 EFA; reserved first; its zone the first pinned one), a second
+    # EFA pool with another layout (p4d.24xlarge, 4 EFA), its own zone and a team taint the EFA device plugin must
+    # tolerate, and the same EFA-capable type in a whole-GPU pool without EFA (batch), where the plugin must not run.
+    StackVariant(
+        "efa-p5",
+        "prod",
+        {
+            "gpuNodePools": [
+                {
+                    "name": "training",
+                    "instanceTypes": ["p5.48xlarge"],
+                    "capacityTypes": ["reserved", "on-demand"],
+                    "capacityReservations": [{"id": "cr-0123456789abcdef0"}],
+                    "maxGpus": 32,
+                    "efa": True,
+                },
+                _pool(
+                    "finetune",
+                    {"strategy": "none"},
+                    instanceTypes=["p4d.24xlarge"],
+                    maxGpus=16,
+                    efa=True,
+                    zone="us-east-1b",
+                    taints=[{"key": "team", "value": "research", "effect": "NoSchedule"}],
+                ),
+                _pool("batch", {"strategy": "none"}, instanceTypes=["p4d.24xlarge"]),
+            ]
+        },
+    ),
+    # Tokyo: a region the pricing data does not cover (its contract must carry no us-east-1 price), a spot-only
+    # pool, and node images pinned per stack and per pool (an older release held back on one pool).
+    StackVariant(
+        "tokyo",
+        "dev",
+        {
+            "aws:region": "ap-northeast-1",
+            "nodeImage": "al2023@v20260714",
+            "gpuNodePools": [
+                _pool("inference", {"strategy": "time-slicing", "replicas": 4}, instanceFamilies=["g6"]),
+                _pool(
+                    "batch",
+                    {"strategy": "none"},
+                    instanceFamilies=["g5"],
+                    capacityTypes=["spot"],
+                    nodeImage="al2023@v20260625",
+                ),
+            ],
+        },
+    ),
+    # The three observability shapes beyond the repo stacks' (dev: in-cluster + device plugin, prod: amp + GPU
+    # Operator): nothing at all, AMP with the standalone DCGM exporter, in-cluster with the GPU Operator's.
+    StackVariant("observability-off", "dev", {"observability": {"mode": "off"}, "nodeHealth": {"autoRepair": False}}),
+    StackVariant("amp-device-plugin", "dev", {"observability": {"mode": "amp", "retentionDays": 30}}),
+    StackVariant("in-cluster-gpu-operator", "prod", {"observability": {"mode": "in-cluster", "retentionDays": 30}}),
 )
 VARIANTS_BY_NAME = {variant.name: variant for variant in STACK_VARIANTS}

@@ -37,12 +37,16 @@ def write_stack_file(directory: Path, config: dict[str, Any]) -> Path:
     return path
 
 
+# Custom resources whose CRDs the karpenter-crd release installs: Karpenter's own and the CapacityBuffer.
+KARPENTER_CRD_TYPE_PREFIXES = (
+    "kubernetes:karpenter.sh/",
+    "kubernetes:karpenter.k8s.aws/",
+    "kubernetes:autoscaling.x-k8s.io/",
+)
+
+
 def karpenter_manifests(run: StackRun) -> list[dict[str, Any]]:
-    """Every Karpenter custom resource a run registered, as the object the API server would receive."""
+    """Every custom resource of a Karpenter CRD a run registered, as the object the API server would receive."""
     from tools.render import manifest_of  # the same object the renderer writes to manifests/
 
-    return [
-        manifest_of(r)
-        for r in run.resources
-        if r.type.startswith(("kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/"))
-    ]
+    return [manifest_of(r) for r in run.resources if r.type.startswith(KARPENTER_CRD_TYPE_PREFIXES)]

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The CapacityBuffer CRD of Karpenter v1.14.1: not among karpenter/'s four, but in the pinned chart's crds/ (the
+# karpenter-crd chart's templates/ hold the same file, which is how our karpenter-crd release installs it).
+CAPACITY_BUFFER_CRD = ("charts", "karpenter", "crds", "autoscaling.x-k8s.io_capacitybuffers.yaml")
 ENV_VAR = "GPU_EKS_UPSTREAM_DIR"
 
 

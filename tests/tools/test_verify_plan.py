@@ -165,10 +165,18 @@ def test_plan_on_devs_rendered_outputs_prints_one_to_five_nodes_for_seventeen_sl
     )
 
 
-def test_plan_on_devs_rendered_outputs_defaults_to_two_g6_xlarge(rendered, tmp_path):
-    """dev's cheapest node: g6.xlarge at $0.2012 × 4 = $0.80/h."""
+def test_plan_on_devs_rendered_outputs_defaults_to_two_of_the_smallest_nodes(rendered, tmp_path):
+    """dev runs in us-west-2, where the price data has no prices: the smallest node stands in, fewest slices (4)
+    and then the smallest size (xlarge, of g5 and g6: g5 sorts first)."""
     _, out, _ = _plan_output(rendered("dev"), tmp_path)
-    assert "slices: 8 (default: two g6.xlarge, the cheapest node, $0.80/h for 4 slices)" in out
+    assert "slices: 8 (default: two g5.xlarge, the smallest node (4 slices; the outputs carry no prices))" in out
+
+
+def test_without_prices_the_smallest_size_breaks_a_tie_of_slices():
+    pool = contract(
+        slicesPerNode={"g6.16xlarge": 4, "g6.xlarge": 4, "g6.2xlarge": 4, "g6.12xlarge": 16}, usdPerSliceHour={}
+    )
+    assert cheapest_type(pool)[0] == "g6.xlarge"  # by name alone g6.16xlarge would come first
 
 
 def test_plan_on_prods_rendered_outputs_covers_all_three_pools(rendered, tmp_path):

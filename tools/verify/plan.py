@@ -123,7 +123,8 @@ def pools_from_outputs(outputs: dict[str, Any]) -> dict[str, PoolContract]:
 def cheapest_type(pool: PoolContract) -> tuple[str, str]:
     """(instance type, why) of the pool's cheapest node: lowest per-node price, ties to the smaller node, then name.
 
-    Types without a price are skipped; when no type has one, the smallest node (fewest slices) stands in.
+    Types without a price are skipped; when no type has one (a region the price data does not cover), the smallest
+    node stands in: fewest slices, then the smallest EC2 size in its name (g6.xlarge before g6.16xlarge).
     """
     priced = [
         (pool.node_price(t), pool.slices_per_node[t], t) for t in pool.slices_per_node if pool.node_price(t) is not None
@@ -131,8 +132,19 @@ def cheapest_type(pool: PoolContract) -> tuple[str, str]:
     if priced:
         price, slices, itype = min(priced)
         return itype, f"the cheapest node, ${price:.2f}/h for {_slices(slices)}"
-    slices, itype = min((s, t) for t, s in pool.slices_per_node.items())
+    slices, _, itype = min((s, _size_rank(t), t) for t, s in pool.slices_per_node.items())
     return itype, f"the smallest node ({_slices(slices)}; the outputs carry no prices)"
+
+
+def _size_rank(instance_type: str) -> float:
+    """An EC2 size's rank from its name: medium < large < xlarge < 2xlarge < … < 48xlarge < metal (unknown last)."""
+    size = instance_type.split(".", 1)[-1]
+    named = {"medium": 0.25, "large": 0.5, "xlarge": 1.0}
+    if size in named:
+        return named[size]
+    if size.endswith("xlarge") and size[: -len("xlarge")].isdigit():
+        return float(size[: -len("xlarge")])
+    return math.inf
 
 
 def default_slices(pool: PoolContract) -> int:

@@ -1,0 +1,132 @@
+"""A GPU pool's EFA options (`gpuNodePools[].efa`, `.zone`): parsed and validated before anything is registered.
+
+Parsing only; what an EFA pool becomes (interfaces, placement group, huge pages, device plugin) is built in
+`components.gpu.efa`. The zone is settled in a second pass (`settle_zone`, through
+`components.gpu.config.resolve_efa_zones`), once the network section says which zones the stack pins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from components import versions
+from components.common.parsing import Parser, describe
+from components.gpu import catalog
+from components.gpu.capacity import check_gate
+from components.gpu.names import SharingStrategy
+from components.karpenter.config import NODE_OVERLAY_GATE, KarpenterConfig
+from components.network.config import NetworkConfig, NewVpcConfig
+
+EFA_KEY = "efa"
+ZONE_KEY = "zone"
+
+
+def efa_types_of(instance_types: Sequence[str]) -> list[str]:
+    """The types of a selection that have EFA, by name."""
+    return [name for name in instance_types if catalog.efa_interfaces(catalog.instance_type(name))]
+
+
+def parse_efa(
+    parser: Parser,
+    raw_pool: Mapping[str, Any],
+    key: str,
+    instance_types: Sequence[str],
+    strategy: SharingStrategy,
+    karpenter: KarpenterConfig,
+) -> bool:
+    """`efa: true`: every type of the pool has EFA interfaces, all the same number of them, on whole GPUs."""
+    if EFA_KEY not in raw_pool or not parser.boolean(raw_pool[EFA_KEY], f"{key}.{EFA_KEY}"):
+        return False
+    key = f"{key}.{EFA_KEY}"
+    without = [name for name in instance_types if name not in efa_types_of(instance_types)]
+    if without:
+        with_efa = efa_types_of(instance_types)
+        raise parser.error(
+            key,
+            f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} no EFA interfaces",
+            f"allowed: instanceTypes with EFA ({', '.join(with_efa)} in this selection)"
+            if with_efa
+            else f"allowed: EFA instance types ({', '.join(sorted(catalog.EFA_INTERFACES))})",
+        )
+    counts = {name: catalog.efa_interfaces(catalog.instance_type(name)) for name in instance_types}
+    if len(set(counts.values())) > 1:
+        listed = ", ".join(f"{name} ({count})" for name, count in counts.items())
+        raise parser.error(
+            key,
+            f"the pool mixes types with different numbers of EFA interfaces: {listed}; its one EC2NodeClass lists "
+            "an interface per network card, and Karpenter gives every type of it that many",
+            "allowed: types with the same number, e.g. p5.48xlarge and p5e.48xlarge (32); one EFA pool per layout",
+        )
+    if strategy != SharingStrategy.NONE:
+        raise parser.error(
+            key,
+            f"EFA is for multi-node training on whole GPUs, but the pool shares its GPUs ({strategy}); the EFA "
+            "device plugin gives each device to one pod",
+            "allowed: efa with sharing.strategy none",
+        )
+    first = versions.KARPENTER_EFA_NODE_CLASS_VERSION
+    if versions.parse_semver(karpenter.version) < versions.parse_semver(first):
+        raise parser.error(
+            key,
+            f"EFA pools need EC2NodeClass networkInterfaces and placementGroupSelector, which Karpenter "
+            f"{karpenter.version} does not have",
+            f"allowed: karpenter.version {first} or newer",
+        )
+    # The pool's huge pages reach Karpenter only through a NodeOverlay.
+    check_gate(parser, key, NODE_OVERLAY_GATE, "efa: true", karpenter)
+    return True
+
+
+def parse_zone(parser: Parser, raw_pool: Mapping[str, Any], key: str, efa: bool) -> str | None:
+    """`zone`: one zone name, for EFA pools only. Checked against the region and the stack's zones later."""
+    if ZONE_KEY not in raw_pool:
+        return None
+    key = f"{key}.{ZONE_KEY}"
+    if not efa:
+        raise parser.error(
+            key,
+            "applies only to EFA pools (a cluster placement group needs one zone)",
+            "allowed: efa: true with a zone, or no zone",
+        )
+    value = raw_pool[ZONE_KEY]
+    if isinstance(value, (list, tuple)):
+        raise parser.error(
+            key,
+            f"an EFA pool uses exactly one zone, got {describe(value)}: its cluster placement group lives in one "
+            "Availability Zone",
+            "allowed: one zone name such as us-east-1b",
+        )
+    return parser.string(value, key, allowed="one zone name such as us-east-1b")
+
+
+def _pinned_zones(network: NetworkConfig) -> list[str]:
+    return [name for name, _ in network.zones] if isinstance(network, NewVpcConfig) else []
+
+
+def settle_zone(parser: Parser, key: str, zone: str | None, network: NetworkConfig, region: str) -> str:
+    """An EFA pool's zone: the one given (a zone of the region, and one of the pinned zones when the stack pins them),
+    else the first pinned zone by name. A stack that does not pin zones must name one, because the zone names awsx
+    or a brought VPC uses are unknown without a lookup, which the program does not make."""
+    pinned = _pinned_zones(network)
+    key = f"{key}.{ZONE_KEY}"
+    if zone is None:
+        if not pinned:
+            raise parser.error(
+                key,
+                "is required for an EFA pool when network.availabilityZoneIds does not pin the stack's zones",
+                f"allowed: a zone of {region} that offers the pool's instance types (and holds any capacity "
+                f"reservation it uses), e.g. {region}b; `aws ec2 describe-instance-type-offerings "
+                "--location-type availability-zone` lists them",
+            )
+        return pinned[0]
+    if not re.fullmatch(rf"{re.escape(region)}[a-z]", zone):
+        raise parser.error(key, f"{zone!r} is not a zone of {region}", f"allowed: a zone name such as {region}b")
+    if pinned and zone not in pinned:
+        raise parser.error(
+            key,
+            f"{zone} is not one of the stack's zones",
+            f"allowed: one of network.availabilityZoneIds ({', '.join(pinned)})",
+        )
+    return zone

@@ -1,0 +1,193 @@
+"""The pull-request impact summary (tools/impact.py), on real renders of the dev stack and modified copies of it.
+
+Each scenario renders dev twice with `tools.render` (base and head, the head with a few keys changed) and checks
+what the summary says against Karpenter's drift rules as its docs state them, typed in here: a new node image or
+a template label drifts every node; narrowing a requirement drifts only the nodes outside it; limits never drift.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools import impact
+from tools.harness import run_stack
+from tools.render import write_render
+
+MIG_POOL = {
+    "name": "mig",
+    "instanceTypes": ["p4d.24xlarge"],
+    "capacityTypes": ["on-demand"],
+    "maxGpus": 8,
+    "sharing": {"strategy": "mig", "profile": "1g.5gb"},
+}
+DEV_POOL = {
+    "name": "inference",
+    "instanceFamilies": ["g5", "g6"],
+    "capacityTypes": ["spot", "on-demand"],
+    "maxGpus": 16,
+    "sharing": {"strategy": "time-slicing", "replicas": 4},
+}
+# Head configs: dev plus these gpu-eks keys.
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "base": {},
+    "image-roll": {"nodeImage": "al2023@v20260724"},
+    "replicas-8": {"gpuNodePools": [{**DEV_POOL, "sharing": {"strategy": "time-slicing", "replicas": 8}}]},
+    "add-mig-pool": {"gpuNodePools": [DEV_POOL, MIG_POOL]},
+    "karpenter-1.13": {"karpenter": {"version": "1.13.0"}},
+    # Only g6 from now on, twice the GPUs, one more cluster admin.
+    "narrow-grow-admin": {
+        "gpuNodePools": [{**DEV_POOL, "instanceFamilies": ["g6"], "maxGpus": 32}],
+        "clusterAdmins": ["arn:aws:iam::111122223333:role/platform-admin", "arn:aws:iam::111122223333:role/sre"],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory) -> dict[str, Path]:
+    """Scenario -> a render root holding one stack folder `dev`, as the workflow lays them out."""
+    roots = {}
+    for name, overrides in SCENARIOS.items():
+        root = tmp_path_factory.mktemp(name)
+        write_render(run_stack("dev", overrides=overrides), root / "dev")
+        roots[name] = root
+    return roots
+
+
+def summary(renders, base: str, head: str) -> impact.StackImpact:
+    (only,) = impact.impacts(renders[base], renders[head])
+    return only
+
+
+# -- the three changes the issue names --------------------------------------------------------------------------
+
+
+def test_an_image_roll_replaces_every_node_of_every_pool(renders):
+    result = summary(renders, "base", "image-roll")
+    assert len(result.replaced) == 3  # general-amd64, general-arm64 (class `default`) and inference
+    for line in result.replaced:
+        assert "**every node**: node image al2023@v20260714 → al2023@v20260724" in line
+    assert any(line.startswith("`inference`:") and "EC2NodeClass `gpu-inference`" in line for line in result.replaced)
+    assert "Karpenter replaces them within its disruption budgets (nodes: 10%)" in result.replaced[0]
+    assert result.charts == result.karpenter == result.access == result.contract == []
+
+
+def test_a_replicas_change_replaces_the_pools_nodes_and_rolls_the_device_plugin(renders):
+    result = summary(renders, "base", "replicas-8")
+    assert result.replaced == [
+        "`inference`: **every node**: template labels changed: nvidia.com/device-plugin.config time-slicing-4 → "
+        "time-slicing-8. Karpenter replaces them within its disruption budgets (nodes: 10%)"
+    ]
+    assert result.kept == [
+        "NodeOverlays `inference-1gpu`, `inference-4gpu`, `inference-8gpu` changed: the capacity Karpenter plans "
+        "with (overlays never drift nodes)"
+    ]
+    assert result.charts == ["`nvidia-device-plugin` (nvidia-device-plugin): values changed (its pods roll)"]
+    assert result.contract == ["`gpuPools.inference`: limit, replicas, slicesPerGpu, slicesPerNode"]
+
+
+def test_adding_a_mig_pool_switches_to_the_gpu_operator_and_replaces_no_node(renders):
+    result = summary(renders, "base", "add-mig-pool")
+    assert result.replaced == []
+    assert result.kept == [
+        "`mig`: new pool (no nodes yet)",
+        "NodeOverlays `mig-8gpu` added: the capacity Karpenter plans with (overlays never drift nodes)",
+    ]
+    # (The metrics stack may add its own lines: the standalone DCGM exporter goes when the operator brings one.)
+    assert result.charts[0].startswith(
+        "**NVIDIA software switches** from the NVIDIA device plugin 0.20.0 to the NVIDIA GPU Operator v26.7.0"
+    )
+    assert "`gpuPools.mig` added" in result.contract
+
+
+# -- other kinds of change --------------------------------------------------------------------------------------
+
+
+def test_a_karpenter_upgrade_is_named_with_both_versions(renders):
+    result = summary(renders, "karpenter-1.13", "base")
+    upgrades = [line.split(";")[0] for line in result.karpenter]
+    assert upgrades == [
+        "`karpenter` (karpenter): Karpenter upgrade 1.13.0 → 1.14.1",
+        "`karpenter-crd` (karpenter-crd): Karpenter upgrade 1.13.0 → 1.14.1",
+    ]
+    assert result.replaced == []
+
+
+def test_narrowing_drifts_only_the_dropped_types_and_a_bigger_limit_drifts_nothing(renders):
+    result = summary(renders, "base", "narrow-grow-admin")
+    (line,) = result.replaced
+    assert line.startswith("`inference`: nodes with `node.kubernetes.io/instance-type` in ['g5.12xlarge', ")
+    assert "**every node**" not in line
+    assert "`inference`: limits changed (settings only, no node is replaced)" in result.kept
+
+
+def test_an_access_change_is_listed_under_iam_and_cluster_access(renders):
+    access = summary(renders, "base", "narrow-grow-admin").access
+    assert any(line.startswith("AccessEntry `") and line.endswith("added") for line in access), access
+    assert any(line.startswith("AccessPolicyAssociation `") for line in access), access
+
+
+def test_identical_renders_are_no_change(renders):
+    result = summary(renders, "base", "base")
+    assert result.unchanged()
+    assert "**dev**: no change" in impact.summary_markdown([result])
+
+
+def test_a_failed_or_new_stack_is_said_so(renders, tmp_path):
+    head = tmp_path / "head"
+    head.mkdir()
+    (head / "dev.FAILED").write_text("render of stack dev failed\n")
+    write_render(run_stack("prod"), head / "prod")
+    base = renders["base"]
+    notes = {i.stack: i.note for i in impact.impacts(base, head)}
+    assert notes == {"dev": "the head render failed (see the log)", "prod": "new stack: everything is created"}
+
+
+# -- the review diff --------------------------------------------------------------------------------------------
+
+
+def test_the_review_diff_shows_a_template_change_once(renders):
+    in_manifest = "+        nvidia.com/device-plugin.config: time-slicing-8"
+    in_resources_json = '"nvidia.com/device-plugin.config": "time-slicing-8"'
+    diff = impact.review_diff(renders["base"], renders["replicas-8"])
+    assert diff.count(in_manifest) == 1
+    assert in_resources_json not in diff
+    # The plain diff of the render folders (what the comment used to post) shows it twice: resources.json repeats
+    # every NodePool's inputs.
+    plain = full_diff(renders["base"] / "dev", renders["replicas-8"] / "dev")
+    assert plain.count(in_manifest) == 1 and plain.count(in_resources_json) == 1
+
+
+def test_the_review_diff_keeps_resources_that_only_resources_json_shows(renders):
+    diff = impact.review_diff(renders["base"], renders["narrow-grow-admin"])
+    assert "+++ head/dev/resources.json (without Kubernetes objects and Helm releases)" in diff
+    assert "role/sre" in diff
+
+
+def full_diff(base: Path, head: Path) -> str:
+    """What `diff -ru` over the two render folders shows, as difflib text."""
+    out: list[str] = []
+    for path in sorted(p for p in head.rglob("*") if p.is_file()):
+        rel = path.relative_to(head)
+        before = (base / rel).read_text().splitlines(keepends=True) if (base / rel).is_file() else []
+        out.extend(difflib.unified_diff(before, path.read_text().splitlines(keepends=True), str(rel), str(rel)))
+    return "".join(out)
+
+
+# -- the command ------------------------------------------------------------------------------------------------
+
+
+def test_the_command_prints_the_summary_and_writes_the_diff(renders, tmp_path, capsys):
+    diff_file = tmp_path / "review.diff"
+    assert impact.main([str(renders["base"]), str(renders["image-roll"]), "--diff", str(diff_file)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("### Impact (base → head)\n\n**dev**\n- Nodes replaced:\n")
+    assert "-  - alias: al2023@v20260714" in diff_file.read_text()
+
+
+def test_one_stacks_render_folders_can_be_compared_directly(renders):
+    (result,) = impact.impacts(renders["base"] / "dev", renders["image-roll"] / "dev")
+    assert result.stack == "dev" and len(result.replaced) == 3

@@ -76,6 +76,21 @@ def placement_model(stack_or_variant_run, rendered_releases) -> Callable[[str], 
 
 
 @pytest.fixture(scope="session")
+def controller_capacity(stack_or_variant_run, placement_model) -> Callable[[str], Any]:
+    """`controller_capacity("dev")`: the controller group at minSize against the CPU and memory requests of every
+    pod that runs there once installed (tests/support/controller_capacity.py), for a repo stack or STACK_VARIANT."""
+    from tests.support.controller_capacity import report
+
+    def get(name: str):
+        run = stack_or_variant_run(name)
+        group = run.one("eks:index:ManagedNodeGroup").plain_inputs()
+        addons = [r.plain_inputs()["addonName"] for r in run.by_type("aws:eks/addon:Addon")]
+        return report(placement_model(name), addons, group["scalingConfig"]["minSize"], group["instanceTypes"])
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def stack_or_variant_run(stack_run) -> Callable[[str], StackRun]:
     """`stack_or_variant_run("prod")` or `("gpu-only-mig")`: the run of a repo stack or of a STACK_VARIANT
     (tests/support/stack_variants.py), once per session."""

@@ -14,7 +14,6 @@ from typing import Any
 
 from components import versions
 from components.common.parsing import (
-    DURATION_PATTERN,
     Parser,
     describe,
     did_you_mean,
@@ -49,6 +48,7 @@ from components.karpenter.node_pool_config import (
     DisruptionConfig,
     check_consolidation_policy,
     parse_disruption,
+    parse_expire_after,
     parse_termination_grace_period,
 )
 from components.network.config import NetworkConfig
@@ -368,12 +368,7 @@ def _parse_gpu_pool(
         warm_slices=warm_slices,
         taints=parse_taints(parser, raw.get("taints"), f"{key}.taints"),
         disruption=disruption,
-        expire_after=parser.text(
-            raw.get("expireAfter", defaults.expire_after),
-            f"{key}.expireAfter",
-            DURATION_PATTERN,
-            "a duration such as 720h, or Never",
-        ),
+        expire_after=parse_expire_after(parser, raw, key, defaults.expire_after),
         termination_grace_period=parse_termination_grace_period(parser, raw, key),
         root_volume=parse_root_volume(parser, raw, key),
         # EFA pools are training pools: their local NVMe (every EFA type has some) striped by default.

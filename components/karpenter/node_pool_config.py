@@ -207,14 +207,16 @@ def _parse_node_pool(parser: Parser, raw: Any, key: str) -> NodePoolConfig:
             parser.integer(raw["maxMemoryGib"], f"{key}.maxMemoryGib", minimum=1) if "maxMemoryGib" in raw else None
         ),
         disruption=parse_disruption(parser, raw.get("disruption"), f"{key}.disruption", defaults.disruption),
-        expire_after=parser.text(
-            raw.get("expireAfter", defaults.expire_after),
-            f"{key}.expireAfter",
-            DURATION_PATTERN,
-            "a duration such as 720h, or Never",
-        ),
+        expire_after=parse_expire_after(parser, raw, key, defaults.expire_after),
         termination_grace_period=parse_termination_grace_period(parser, raw, key),
         weight=parser.integer(raw["weight"], f"{key}.weight", minimum=1, maximum=100) if "weight" in raw else None,
+    )
+
+
+def parse_expire_after(parser: Parser, raw: Mapping[str, Any], key: str, default: str) -> str:
+    """A pool's `expireAfter` (shared by general and GPU pools), in the NodePool CRD's duration syntax."""
+    return parser.text(
+        raw.get("expireAfter", default), f"{key}.expireAfter", DURATION_PATTERN, "a duration such as 720h, or Never"
     )
 
 

@@ -642,23 +642,23 @@ def _validate_launch_template_imds(args: ResourceValidationArgs, report_violatio
         report_violation(f"{describe(args.resource_type, args.name, props)}: {'; '.join(problems)}. Fix: {_IMDS_FIX}.")
 
 
+# One setting for both IMDS policies (the template's and the node group's), so they cannot disagree by default.
+MAX_HOP_LIMIT_SETTING = {
+    "type": "integer",
+    "default": 1,
+    "minimum": 1,
+    "maximum": 64,
+    "description": "Highest httpPutResponseHopLimit accepted on a launch template (2 lets pods on the node network "
+    "reach IMDS); set it the same on launch-template-imdsv2 and node-group-secure-launch-template.",
+}
+
 launch_template_imdsv2 = ResourceValidationPolicy(
     name="launch-template-imdsv2",
     description="EC2 launch templates require IMDSv2 with a response hop limit of 1 (pods cannot reach IMDS).",
     validate=_validate_launch_template_imds,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "maxHopLimit": {
-                "type": "integer",
-                "default": 1,
-                "minimum": 1,
-                "maximum": 64,
-                "description": "Highest httpPutResponseHopLimit accepted (2 lets pods on the node network reach IMDS).",
-            },
-        }
-    ),
+    config_schema=PolicyConfigSchema(properties={"maxHopLimit": MAX_HOP_LIMIT_SETTING}),
     tags=["security", "ec2"],
 )
 
@@ -769,18 +769,7 @@ node_group_secure_launch_template = StackValidationPolicy(
     validate=_validate_node_group_template,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "maxHopLimit": {
-                "type": "integer",
-                "default": 1,
-                "minimum": 1,
-                "maximum": 64,
-                "description": "Highest httpPutResponseHopLimit accepted on the template (keep equal to "
-                "launch-template-imdsv2's).",
-            },
-        }
-    ),
+    config_schema=PolicyConfigSchema(properties={"maxHopLimit": MAX_HOP_LIMIT_SETTING}),
     tags=["security", "eks", "ec2"],
 )
 

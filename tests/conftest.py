@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from preflight.model.harness import StackRun, run_stack
 from tests.support.stacks import REPO_STACKS
-from tools.harness import StackRun, run_stack
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +40,7 @@ def run_with() -> Callable[..., StackRun]:
 def crd_validator():
     """The upstream Karpenter v1.14.1 CRDs, loaded and compiled once (schema + CEL), with the CapacityBuffer CRD
     (autoscaling.x-k8s.io) that the same release ships in its charts (karpenter-crd templates, karpenter crds/)."""
-    from tests.support.crd_validator import CrdValidator
+    from preflight.validate.crd import CrdValidator
     from tests.support.upstream import CAPACITY_BUFFER_CRD, upstream_dir, upstream_file
 
     return CrdValidator.from_directory(upstream_dir() / "karpenter", [upstream_file(*CAPACITY_BUFFER_CRD)])
@@ -50,7 +50,7 @@ def crd_validator():
 def mpi_job_validator():
     """The Kubeflow MPIJob CRD (kubeflow.org/v2beta1) of the MPI operator's v0.8.0 release manifest, for
     examples/nccl-tests (schema + CEL, like the Karpenter CRDs)."""
-    from tests.support.crd_validator import CrdValidator
+    from preflight.validate.crd import CrdValidator
     from tests.support.upstream import upstream_file
 
     return CrdValidator.from_directory(upstream_file("manifests", "mpi-operator.yaml").parent)
@@ -59,8 +59,8 @@ def mpi_job_validator():
 @pytest.fixture(scope="session")
 def placement_model(stack_or_variant_run, rendered_releases) -> Callable[[str], Any]:
     """`placement_model("dev")` or `placement_model("gpu-only-mig")`: the scheduling model
-    (tests/support/placement.py) of a repo stack or a STACK_VARIANT, from the session's runs and renders."""
-    from tests.support.placement import build_model
+    (preflight/placement/model.py) of a repo stack or a STACK_VARIANT, from the session's runs and renders."""
+    from preflight.placement.model import build_model
 
     cache: dict[str, Any] = {}
 
@@ -78,8 +78,8 @@ def placement_model(stack_or_variant_run, rendered_releases) -> Callable[[str], 
 @pytest.fixture(scope="session")
 def controller_capacity(stack_or_variant_run, placement_model) -> Callable[[str], Any]:
     """`controller_capacity("dev")`: the controller group at minSize against the CPU and memory requests of every
-    pod that runs there once installed (tests/support/controller_capacity.py), for a repo stack or STACK_VARIANT."""
-    from tests.support.controller_capacity import report
+    pod that runs there once installed (preflight/capacity.py), for a repo stack or STACK_VARIANT."""
+    from preflight.capacity import report
 
     def get(name: str):
         run = stack_or_variant_run(name)
@@ -115,11 +115,11 @@ def stack_or_variant_run(stack_run) -> Callable[[str], StackRun]:
 
 @pytest.fixture(scope="session")
 def rendered_releases(stack_or_variant_run) -> Callable[[str], dict[str, Any]]:
-    """`rendered_releases("prod")`: release name -> `RenderedRelease` (tests/support/helm_render.py), every Helm
+    """`rendered_releases("prod")`: release name -> `RenderedRelease` (preflight/helm/render.py), every Helm
     release of a repo stack or STACK_VARIANT rendered through the pinned upstream chart by real Helm at the
     run's `kubernetesVersion`, once per session. Raises ChartSourceError / ReleaseRenderError (naming the
     release) when a pin has no chart source or Helm refuses the release."""
-    from tests.support.helm_render import render_run
+    from preflight.helm.render import render_run
 
     cache: dict[str, dict[str, Any]] = {}
 
@@ -133,7 +133,7 @@ def rendered_releases(stack_or_variant_run) -> Callable[[str], dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def provider_schemas():
-    """The pinned providers' trimmed schemas (tests/data/provider-schemas/), loaded once per session."""
-    from tests.support.provider_schema import SchemaSet
+    """The pinned providers' trimmed schemas (preflight/data/provider-schemas/), loaded once per session."""
+    from preflight.validate.provider_schema import SchemaSet
 
     return SchemaSet.load()

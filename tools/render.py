@@ -9,7 +9,7 @@ Prints the resource tree and a count, and writes DIR (default build/STACK):
   helm/           every Helm release: chart, repository, version, namespace, values
 Secrets are "[secret]" everywhere. Output is deterministic, so diffing two renders is a review aid.
 The tree and resources.json include the children the remote components (awsx.ec2.Vpc, eks.Cluster,
-eks.ManagedNodeGroup) register in a real deployment, modelled from their source (tools/remote_components.py).
+eks.ManagedNodeGroup) register in a real deployment, modelled from their source (preflight/model/children.py).
 --preview runs the program as a first `pulumi preview` does: IDs, ARNs and other computed outputs are unknown
 and written as "[unknown]".
 Invalid config: the error on stderr, exit code 2, nothing written.
@@ -26,46 +26,10 @@ from typing import Any
 
 import yaml
 
-from tools.harness import REPO_ROOT, Registration, StackRun, run_stack
+from preflight.model.harness import REPO_ROOT, Registration, StackRun, run_stack
+from preflight.model.objects import HELM_RELEASE, helm_release_of, is_kubernetes_object, manifest_of
 
 EXIT_CONFIG_ERROR = 2
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-
-
-def is_kubernetes_object(registration: Registration) -> bool:
-    """Kubernetes API objects (not Helm releases, not providers)."""
-    return registration.type.startswith("kubernetes:") and registration.type != HELM_RELEASE
-
-
-def manifest_of(registration: Registration) -> dict[str, Any]:
-    """The object as it would be applied: apiVersion, kind, metadata and the rest of its inputs."""
-    inputs = registration.redacted_inputs()
-    _, api_version, kind = registration.type.split(":")
-    manifest = {
-        "apiVersion": inputs.get("apiVersion", api_version.replace("core/", "")),
-        "kind": inputs.get("kind", kind),
-    }
-    manifest.update({k: v for k, v in inputs.items() if k not in ("apiVersion", "kind")})
-    return manifest
-
-
-def helm_release_of(registration: Registration) -> dict[str, Any]:
-    """A Helm release's identifying fields and values."""
-    inputs = registration.redacted_inputs()
-    chart = inputs.get("chart", "")
-    repository = (inputs.get("repositoryOpts") or {}).get("repo")
-    if chart.startswith("oci://"):  # an OCI chart names its registry path inside `chart`
-        repository, chart = chart.rsplit("/", 1)
-    return {
-        "release": inputs.get("name", registration.name),
-        "chart": chart,
-        "repository": repository,
-        "version": inputs.get("version"),
-        "namespace": inputs.get("namespace"),
-        "skipCrds": bool(inputs.get("skipCrds", False)),
-        "dependsOn": [],
-        "values": inputs.get("values") or {},
-    }
 
 
 def _detail(registration: Registration) -> str:

@@ -73,7 +73,7 @@ def test_changing_the_kubernetes_version_moves_every_addon_with_it(run_with):
 
 
 def test_readme_lists_every_addon_pin():
-    from tools.harness import REPO_ROOT
+    from preflight.model.harness import REPO_ROOT
 
     readme = (REPO_ROOT / "README.md").read_text()
     for addon, pins in versions.EKS_ADDON_VERSIONS.items():

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.policy_harness import analyze, mandatory
+from preflight.model.harness import run_stack
+from preflight.policy import analyze, mandatory
 from tests.support.stacks import config_error, parse, write_stack_file
 from tools import render
-from tools.harness import run_stack
 
 ONE_GPU_POOL = [{"name": "inference", "instanceFamilies": ["g6"], "maxGpus": 8}]
 MINIMAL = {"aws:region": "us-west-2", "gpu-eks:gpuNodePools": ONE_GPU_POOL}

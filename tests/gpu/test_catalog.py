@@ -2,7 +2,7 @@
 
 Expected values are typed in from the research notes (nvidia.md sections 3.1/3.2) and the Karpenter
 v1.14 instance-types page, never derived from the catalog itself. The MIG cross-check reads the GPU
-Operator's default mig-parted config through tests/support/mig_parted.py.
+Operator's default mig-parted config through preflight/placement/mig_parted.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from components.gpu import catalog
 from components.gpu.nvidia_config import mig_config_name
-from tests.support import mig_parted
+from preflight.placement import mig_parted
 
 REQUIRED_FAMILIES = ["g4dn", "g5", "g5g", "g6", "g6e", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200"]
 

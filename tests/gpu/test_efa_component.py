@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from components import versions
-from tests.support import placement
+from preflight.model.objects import manifest_of
+from preflight.placement import model as placement
 from tests.support.stack_variants import STACK_VARIANTS
 from tests.support.stacks import REPO_STACKS
-from tools.render import manifest_of
 
 EFA_STACK = "efa-p5"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -168,6 +168,6 @@ def test_a_plugin_that_does_not_tolerate_a_team_taint_leaves_that_pool_without_e
 
 
 def test_efa_pools_pass_the_policy_pack_under_the_default_config(efa):
-    from tests.support.policy_harness import analyze
+    from preflight.policy import analyze
 
     assert analyze(efa, user_config=None) == []

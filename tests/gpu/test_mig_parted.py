@@ -1,4 +1,4 @@
-"""Tests for tests/support/mig_parted.py against the upstream GPU Operator and mig-parted configs.
+"""Tests for preflight/placement/mig_parted.py against the upstream GPU Operator and mig-parted configs.
 
 Expected layouts are typed in from the research notes (nvidia.md sections 2.4 and 3.1).
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from components.gpu import catalog
-from tests.support import mig_parted
-from tests.support.mig_parted import MigPartedConfig, validate_spec
+from preflight.placement import mig_parted
+from preflight.placement.mig_parted import MigPartedConfig, validate_spec
 from tests.support.upstream import upstream_file
 
 # nvidia.md 2.4: config names in the static default, per GPU.

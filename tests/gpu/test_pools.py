@@ -12,10 +12,10 @@ from components.gpu.contract import workload_contract
 from components.gpu.nvidia_values import device_plugin_configs, nvidia_chart
 from components.gpu.overlays import node_overlays
 from components.gpu.pools import gpu_node_pool, plan_pool
-from tests.support import mig_parted
+from preflight.helm.render import chart_dir
+from preflight.helm.values import load_chart_values, unknown_release_value_paths, unknown_value_paths
+from preflight.placement import mig_parted
 from tests.support.device_plugin_rules import validate_device_plugin_config
-from tests.support.helm_render import chart_dir
-from tests.support.helm_values import load_chart_values, unknown_release_value_paths, unknown_value_paths
 from tests.support.stacks import karpenter_manifests
 from tests.support.upstream import upstream_file
 

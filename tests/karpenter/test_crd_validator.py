@@ -1,4 +1,4 @@
-"""Behaviour of the offline CRD validator (tests/support/crd_validator.py) against Karpenter v1.14.1.
+"""Behaviour of the offline CRD validator (preflight/validate/crd.py) against Karpenter v1.14.1.
 
 Each negative test breaks exactly one upstream rule and asserts the *whole* violation list, so a test
 cannot pass because some other rule happened to fire. The CRDs are read from the pinned upstream
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.crd_validator import (
+from preflight.validate.crd import (
     CEL_SKIPPED_NOTICE,
     CelRuleError,
     CrdValidator,

@@ -8,7 +8,7 @@ import pytest
 
 from components.karpenter.chart import karpenter_values
 from components.karpenter.config import KarpenterConfig
-from tests.support.helm_values import load_chart_values, unknown_value_paths
+from preflight.helm.values import load_chart_values, unknown_value_paths
 from tests.support.stacks import config_error
 from tests.support.upstream import upstream_file
 

@@ -13,9 +13,9 @@ import pytest
 
 from components import versions
 from components.karpenter.manifests import RootVolume, ec2_node_class
+from preflight.model.harness import REPO_ROOT
 from tests.support.config_types import ENDPOINT
 from tests.support.stacks import REPO_STACKS, config_error, karpenter_manifests, parse
-from tools.harness import REPO_ROOT
 
 GPU = {"name": "g", "instanceFamilies": ["g6"], "maxGpus": 8}
 RELEASE_ALIAS = re.compile(r"^al2023@v\d{8}$")

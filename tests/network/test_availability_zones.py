@@ -124,7 +124,7 @@ def test_prod_vpc_is_built_in_the_pinned_zones(stack_run):
 def test_prod_stack_pins_no_zone_eks_refuses():
     import yaml
 
-    from tools.harness import REPO_ROOT
+    from preflight.model.harness import REPO_ROOT
 
     network = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text())["config"]["gpu-eks:network"]
     assert "use1-az3" not in network["availabilityZoneIds"].values()

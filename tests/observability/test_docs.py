@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.observability import alerts, health
-from tools.harness import REPO_ROOT
+from preflight.model.harness import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()
 METRICS = README.split("## Metrics, dashboards and alerts", 1)[1].split("## GPU health and node repair", 1)[0]

@@ -1,4 +1,4 @@
-"""Where the metrics stack, the GPU exporters and the node monitoring agent run (tests/support/placement.py).
+"""Where the metrics stack, the GPU exporters and the node monitoring agent run (preflight/placement/model.py).
 
 The general checks (every Deployment, StatefulSet and hook fits a node that exists when its release installs) run
 for every stack in tests/program/test_placement.py; these check the observability pods specifically: that they are
@@ -12,8 +12,8 @@ import json
 import pytest
 
 from components.observability.names import DCGM_EXPORTER_RELEASE, STACK_RELEASE
-from tests.support import placement
-from tests.support.helm_render import render_chart
+from preflight.helm.render import render_chart
+from preflight.placement import model as placement
 from tests.support.stack_variants import STACK_VARIANTS
 from tests.support.stacks import REPO_STACKS
 
@@ -79,9 +79,6 @@ def test_the_device_plugin_stacks_use_the_dcgm_exporter_chart_and_the_operator_s
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_node_exporter_runs_on_every_node(placement_model, rendered_releases, stack):
-    release = rendered_releases(stack)[STACK_RELEASE]
-    if "prometheus-node-exporter" in release.missing_subcharts:
-        pytest.skip("prometheus-node-exporter is missing from ../shared/upstream's kube-prometheus-stack")
     model = placement_model(stack)
     (exporter,) = [p for p in model.pods if p.release == STACK_RELEASE and p.kind == "DaemonSet"]
     assert {n.name for n in model.nodes_for(exporter)} == {n.name for n in model.nodes}

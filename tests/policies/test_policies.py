@@ -3,7 +3,7 @@
 Failing cases start from what the program actually renders (a deep copy of a registration from
 `stack_run`, edited) or from a `run_with(...)` override that makes the program itself render the
 violation, and assert the message a user would read. The whole pack is also run through pulumi_policy's
-own analyzer servicer (tests/support/policy_harness.py) to show that the repo's stacks pass with the
+own analyzer servicer (preflight/policy.py) to show that the repo's stacks pass with the
 default policy config and that enforcement levels come from that config.
 """
 
@@ -26,7 +26,8 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from components.gpu.nvidia_config import MPS_MAX_REPLICAS
-from tests.support.policy_harness import (
+from preflight.model.harness import Registration, StackRun
+from preflight.policy import (
     ALL_POLICIES,
     PACK_DIR,
     POLICIES,
@@ -40,14 +41,13 @@ from tests.support.policy_harness import (
     stack_violations,
 )
 from tests.support.stacks import REPO_STACKS
-from tools.harness import Registration, StackRun
 
 NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 NODE_OVERLAY = "kubernetes:karpenter.sh/v1alpha1:NodeOverlay"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 EKS = "eks:index:Cluster"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"  # registered by pulumi-eks (modelled in tools/remote_components.py)
+EKS_CLUSTER = "aws:eks/cluster:Cluster"  # registered by pulumi-eks (modelled in preflight/model/children.py)
 QUEUE = "aws:sqs/queue:Queue"
 QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 IAM_POLICY = "aws:iam/policy:Policy"
@@ -808,7 +808,7 @@ def test_node_group_without_a_checkable_template_is_rejected(stack_run):
 
 
 def test_launch_template_policies_never_fail_on_a_first_preview(stack_run):
-    from tools.harness import run_stack
+    from preflight.model.harness import run_stack
 
     preview = run_stack("dev", preview=True)
     template = preview.one(LAUNCH_TEMPLATE)

@@ -2,7 +2,7 @@
 
 At install the controller group (at its minSize) is the only capacity: Karpenter, CoreDNS, the EBS CSI controller,
 the NVIDIA controllers and the monitoring pods must all be scheduled there, next to one pod of every DaemonSet per
-node. tests/support/controller_capacity.py sums their requests (rendered charts, the Prometheus Operator's custom
+node. preflight/capacity.py sums their requests (rendered charts, the Prometheus Operator's custom
 resources, the EKS add-ons' upstream requests) and compares them with nodeadm's allocatable; these tests hold that
 for every repo stack and STACK_VARIANT, pin the numbers the README states, and show the checks fail when they should.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import controller_capacity as cc
-from tests.support.controller_capacity import MI, CapacityReport, Workload
+from preflight import capacity as cc
+from preflight.capacity import MI, CapacityReport, Workload
 from tests.support.stack_variants import STACK_VARIANTS
 from tests.support.stacks import REPO_STACKS
 

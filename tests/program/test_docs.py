@@ -10,7 +10,7 @@ from components import versions
 from components.config import TOP_LEVEL_KEYS
 from components.gpu.config import GPU_POOL_KEYS
 from components.karpenter.node_pool_config import NODE_POOL_KEYS
-from tools.harness import REPO_ROOT
+from preflight.model.harness import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()
 

@@ -10,8 +10,8 @@ import runpy
 
 import pytest
 
+from preflight.model.harness import REPO_ROOT, run_program
 from tests.support.stacks import REPO_STACKS
-from tools.harness import REPO_ROOT, run_program
 
 EXAMPLE = REPO_ROOT / "examples" / "gpu-workload"
 PLATFORM = "organization/gpu-eks/dev"

@@ -14,26 +14,28 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 
 from components import versions
-from tests.support.helm_render import (
+from preflight.helm.render import (
     ChartSourceError,
     ReleaseRenderError,
     chart_dir,
     check_pin,
-    missing_dependencies,
+    enabled_missing_subcharts,
     release_pins,
     render_chart,
     render_release,
 )
-from tests.support.helm_values import (
+from preflight.helm.values import (
     chart_values,
     disabled_subchart_value_paths,
+    ignored_release_value_paths,
     known_values,
     unknown_release_value_paths,
     unknown_value_paths,
 )
-from tests.support.k8s_schema import (
+from preflight.validate.kubernetes import (
     BuiltinSchemas,
     UnsupportedKubernetesVersion,
     builtin_schemas,
@@ -96,46 +98,44 @@ def test_every_release_renders_through_real_helm_without_warnings(name, stack_or
     assert {r.release: r.warnings for r in releases.values() if r.warnings} == {}
 
 
-# Keys a chart reads in its templates but documents only as a comment in values.yaml, each with where it is read.
-DOCUMENTED_IN_COMMENTS = {
-    ("dcgm-exporter", "customMetrics"): "templates/metrics-configmap.yaml (dcgm-exporter 4.8.2)",
-    ("gpu-operator", "dcgmExporter.config"): "templates/dcgm_exporter_config.yaml, clusterpolicy.yaml (v26.7.0)",
-}
-# Values whose content is free-form configuration the chart passes through whole.
-FREE_FORM_VALUES = {
-    # Rendered into grafana.ini section by section (grafana 12.11.1 templates/_config.tpl).
-    "kube-prometheus-stack": ("grafana.grafana.ini",),
-}
-
-
 @pytest.mark.parametrize("name", STACKS)
 def test_every_values_key_is_read_by_the_chart(name, stack_or_variant_run, rendered_releases):
     ignored = {}
     for pin in release_pins(stack_or_variant_run(name)):
         release = rendered_releases(name)[pin["release"]]
-        # Values of subcharts the chart source lacks are unchecked (test_every_enabled_subchart_has_a_source says so).
-        unchecked = release.missing_subcharts
-        tree = chart_values(chart_dir(pin["chart"]), frozenset(missing_dependencies(chart_dir(pin["chart"]))))
-        paths = unknown_release_value_paths(pin["values"], tree, FREE_FORM_VALUES.get(pin["chart"], ()))
-        paths += disabled_subchart_value_paths(pin["values"], tree, release.subcharts)
-        paths = [
-            p for p in paths if (pin["chart"], p) not in DOCUMENTED_IN_COMMENTS and p.split(".")[0] not in unchecked
-        ]
+        paths = ignored_release_value_paths(pin, chart_values(chart_dir(pin["chart"])), release.subcharts, ())
         if paths:
             ignored[pin["release"]] = paths
     assert ignored == {}
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_every_enabled_subchart_has_a_chart_source(name, rendered_releases):
-    """A subchart the values enable must be in the chart source, or its objects, values and pods go unchecked.
+def test_every_enabled_subchart_has_a_chart_source(name, stack_or_variant_run):
+    """A subchart the values enable must be in the chart source, or its objects, values and pods go unchecked."""
+    missing = {}
+    for pin in release_pins(stack_or_variant_run(name)):
+        path = chart_dir(pin["chart"])
+        defaults = yaml.safe_load((path / "values.yaml").read_text()) or {}
+        if found := enabled_missing_subcharts(path, pin["values"], defaults):
+            missing[pin["release"]] = found
+    assert missing == {}
 
-    shared/upstream's kube-prometheus-stack lost grafana, kube-state-metrics and prometheus-node-exporter to the
-    chart's own .gitignore (`charts/*`); until they are restored this reports the gap as a skip (the render goes
-    on with them off), and checks them fully once they are there."""
-    missing = {r.release: r.missing_subcharts for r in rendered_releases(name).values() if r.missing_subcharts}
-    if missing:
-        pytest.skip(f"subcharts enabled but missing from ../shared/upstream/charts (unchecked): {missing}")
+
+def test_a_render_with_an_enabled_subchart_missing_from_its_source_fails(tmp_path, monkeypatch):
+    # kube-prometheus-stack without its grafana subchart (as shared/upstream once was): Helm would render it with
+    # Grafana silently absent; the render refuses instead, naming the subchart.
+    import shutil
+
+    from preflight import upstream
+
+    shutil.copytree(upstream_dir() / "karpenter", tmp_path / "karpenter")
+    shutil.copytree(upstream_dir() / "nvidia", tmp_path / "nvidia")
+    chart = tmp_path / "charts" / "kube-prometheus-stack"
+    shutil.copytree(upstream_dir() / "charts" / "kube-prometheus-stack", chart)
+    shutil.rmtree(chart / "charts" / "grafana")
+    monkeypatch.setenv(upstream.ENV_VAR, str(tmp_path))
+    with pytest.raises(ChartSourceError, match=r"enables subcharts grafana that its source .* lacks"):
+        render_chart("kube-prometheus-stack", {}, release="kps", namespace="monitoring", kube_version="1.34")
 
 
 @pytest.mark.parametrize("name", STACKS)
@@ -181,7 +181,7 @@ def test_every_custom_resource_the_program_registers_has_its_crd_installed_by_a_
 @pytest.mark.parametrize("name", STACKS)
 def test_every_built_in_object_the_program_registers_passes_the_kubernetes_schema(name, stack_or_variant_run):
     # The program's own built-in objects (a warm slice's PodTemplate, ConfigMaps, StorageClasses), not a chart's.
-    from tools.render import HELM_RELEASE, manifest_of
+    from preflight.model.objects import HELM_RELEASE, manifest_of
 
     run = stack_or_variant_run(name)
     objects = [
@@ -195,7 +195,7 @@ def test_every_built_in_object_the_program_registers_passes_the_kubernetes_schem
 
 
 def test_the_schema_check_sees_the_warm_slice_templates_and_rejects_a_broken_one(stack_or_variant_run):
-    from tools.render import manifest_of
+    from preflight.model.objects import manifest_of
 
     run = stack_or_variant_run("warm-team-pools")
     templates = [manifest_of(r) for r in run.resources if r.type == "kubernetes:core/v1:PodTemplate"]

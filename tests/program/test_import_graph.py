@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from preflight.model.harness import REPO_ROOT
 from tests.support.import_graph import assert_no_cycles, cycles, discover, import_graph
-from tools.harness import REPO_ROOT
 
 
 def project_modules() -> dict[str, Path]:

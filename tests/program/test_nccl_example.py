@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from components import versions
-from tests.support import placement
-from tools.harness import REPO_ROOT
+from preflight.model.harness import REPO_ROOT
+from preflight.placement import model as placement
 
 EXAMPLE = REPO_ROOT / "examples" / "nccl-tests"
 EFA_JOB = EXAMPLE / "all-reduce-efa.yaml"

@@ -1,6 +1,6 @@
 """Placement: every pod the program causes lands where it must, for every repo stack and STACK_VARIANT.
 
-The scheduling model (tests/support/placement.py) puts the real rendered charts, the GPU Operator's
+The scheduling model (preflight/placement/model.py) puts the real rendered charts, the GPU Operator's
 operands, the workload contracts and the examples against the nodes the stack can have: the controller
 group, which alone exists when the releases install, and every shape each NodePool can launch, labelled
 the way Karpenter, NFD, GFD and the operator label them. The rule tests and the broken-input tests at the
@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.support import placement
-from tests.support.placement import Pod, fit_problems, tolerates
+from preflight.placement import model as placement
+from preflight.placement.model import Pod, fit_problems, tolerates
 from tests.support.stack_variants import STACK_VARIANTS
 from tests.support.stacks import REPO_STACKS
 

@@ -2,7 +2,7 @@
 
 In a real first preview nothing exists yet: the engine answers every registration with the resource's
 inputs only, so IDs, ARNs, endpoints and everything computed from them are unknown (`apply` callbacks on
-them never run). `run_program(..., preview=True)` models that (tools/harness.py); these tests show the
+them never run). `run_program(..., preview=True)` models that (preflight/model/harness.py); these tests show the
 program registers the same resources either way, so the plan a reviewer sees is the plan `pulumi up` runs.
 """
 
@@ -13,11 +13,11 @@ import json
 import pulumi_aws as aws
 import pytest
 
+from preflight.model.children import is_unknown
+from preflight.model.harness import UNKNOWN, StackRun, resource_set_difference, run_program, run_stack
 from tests.support.stack_variants import STACK_VARIANTS, VARIANTS_BY_NAME
 from tests.support.stacks import REPO_STACKS
 from tools import render
-from tools.harness import UNKNOWN, StackRun, resource_set_difference, run_program, run_stack
-from tools.remote_components import is_unknown
 
 ALL_RUNS = [*REPO_STACKS, *(v.name for v in STACK_VARIANTS)]
 

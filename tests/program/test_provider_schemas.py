@@ -1,9 +1,9 @@
 """Every registered resource's inputs satisfy the pinned providers' schemas (issue 8, item 5).
 
-The schemas are tests/data/provider-schemas/*.json.gz: derived by tests/support/build_provider_schemas.py from
+The schemas are preflight/data/provider-schemas/*.json.gz: derived by tools/regen_provider_schemas.py from
 the pinned Python SDKs, because no pinned schema.json could be obtained here (SOURCE.txt there says why and what
 each file was made from); for eks and awsx the derivation is checked against real upstream schema.json files.
-The check itself is tests/support/provider_schema.py.
+The check itself is preflight/validate/provider_schema.py.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.build_provider_schemas import OUT_DIR, PROVIDERS, compare_schemas, derive, pinned_versions
-from tests.support.provider_schema import SKIPPED_TYPES, SchemaSet, skip_reason
+from preflight.model.harness import Registration, StackRun
+from preflight.validate.provider_schema import SKIPPED_TYPES, SchemaSet, skip_reason
 from tests.support.stack_variants import STACK_VARIANTS
 from tests.support.stacks import REPO_STACKS
-from tools.harness import Registration, StackRun
+from tools.regen_provider_schemas import OUT_DIR, PROVIDERS, compare_schemas, derive, pinned_versions
 
 STACKS = [*REPO_STACKS, *(variant.name for variant in STACK_VARIANTS)]
 
@@ -75,8 +75,8 @@ def test_committed_schemas_are_what_the_build_script_derives_from_the_installed_
     derived = derive()
     for name in PROVIDERS:
         assert derived[name] == _load(name), (
-            f"tests/data/provider-schemas/{name}.json.gz is stale: run .venv/bin/python -m "
-            "tests.support.build_provider_schemas"
+            f"preflight/data/provider-schemas/{name}.json.gz is stale: run .venv/bin/python -m "
+            "tools.regen_provider_schemas"
         )
 
 

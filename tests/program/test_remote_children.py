@@ -1,6 +1,6 @@
 """The children the remote components register, as their upstream source registers them.
 
-The models live in tools/remote_components.py and follow:
+The models live in preflight/model/children.py and follow:
   * pulumi/pulumi-eks tag v4.3.0, commit 0f5a544711cbcace44720e2d70f6702925a2ea4b (nodejs/eks/cluster/cluster.ts,
     cluster/authenticationMode.ts, servicerole.ts, addons/cni-addon.ts, nodes/nodegroup.ts, nodes/ami.ts);
   * pulumi/pulumi-awsx tag v3.8.0, commit 3f19048c16e5e942cde97b1771a17f12a99b61d6 (awsx/ec2/vpc.ts,
@@ -25,10 +25,10 @@ import pulumi_awsx as awsx
 import pulumi_eks as eks
 import pytest
 
+from preflight.model import children as remote_components
+from preflight.model.harness import StackRun, run_program, run_stack
 from tests.support.stack_variants import STACK_VARIANTS, VARIANTS_BY_NAME
 from tests.support.stacks import REPO_STACKS
-from tools import remote_components
-from tools.harness import StackRun, run_program, run_stack
 
 ALL_RUNS = [*REPO_STACKS, *(v.name for v in STACK_VARIANTS)]
 VPC = "awsx:ec2:Vpc"

@@ -10,9 +10,9 @@ import sys
 import pytest
 import yaml
 
+from preflight.model.harness import REPO_ROOT
 from tests.support.stacks import write_stack_file
 from tools import render
-from tools.harness import REPO_ROOT
 
 VALID_BASE = {"aws:region": "us-west-2"}
 
@@ -225,7 +225,7 @@ def test_secrets_never_reach_the_render(tmp_path):
 
 def test_encrypted_config_values_are_secret_placeholders(tmp_path):
     # `secure:` values cannot be decrypted offline; the program sees "[secret]" marked as a secret key.
-    from tools.harness import stack_config_from_files
+    from preflight.model.harness import stack_config_from_files
 
     stack_file = write_stack_file(tmp_path, {**VALID_BASE, "gpu-eks:clusterName": {"secure": "v1:AAAA"}})
     config, secret_keys = stack_config_from_files("test", stack_file)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from components import versions
-from tools.harness import REPO_ROOT
+from preflight.model.harness import REPO_ROOT
 
 SMOKE = REPO_ROOT / "examples" / "smoke"
 WHOLE_T4_POOL = [{"name": "whole-t4", "instanceFamilies": ["g4dn"], "maxGpus": 8}]

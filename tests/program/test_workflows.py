@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 import yaml
 
+from preflight.model.harness import REPO_ROOT
 from tests.support.stacks import REPO_STACKS
-from tools.harness import REPO_ROOT
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 PULL_REQUEST = WORKFLOWS / "pull-request.yml"

@@ -1,7 +1,7 @@
 """Named test stacks beyond the repo's own: one per deployment shape the real-world checks must cover.
 
 Each variant is a repo stack plus `gpu-eks:*` overrides (None removes a key), run through
-`tools.harness.run_stack`. The Helm, placement, schema and children checks all iterate over
+`preflight.model.harness.run_stack`. The Helm, placement, schema and children checks all iterate over
 `REPO_STACKS` and these, so a new shape added here is checked everywhere at once.
 """
 

@@ -13,7 +13,7 @@ import yaml
 
 from components.common.parsing import ConfigError
 from components.config import PlatformConfig, parse_config
-from tools.harness import REPO_ROOT, StackRun
+from preflight.model.harness import REPO_ROOT, StackRun
 
 REPO_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml"))
 
@@ -47,6 +47,6 @@ KARPENTER_CRD_TYPE_PREFIXES = (
 
 def karpenter_manifests(run: StackRun) -> list[dict[str, Any]]:
     """Every custom resource of a Karpenter CRD a run registered, as the object the API server would receive."""
-    from tools.render import manifest_of  # the same object the renderer writes to manifests/
+    from preflight.model.objects import manifest_of  # the same object the renderer writes to manifests/
 
     return [manifest_of(r) for r in run.resources if r.type.startswith(KARPENTER_CRD_TYPE_PREFIXES)]

@@ -1,9 +1,5 @@
-"""Locate the pinned upstream files (Karpenter CRDs, NVIDIA chart values) that tests validate against.
-
-The files live outside the project (`../shared/upstream` by default, or `$GPU_EKS_UPSTREAM_DIR`) and are
-never copied in. Outside CI a missing folder skips the dependent tests with a reason; in CI
-(`CI=true`) it is a failure, so a green CI always means the upstream checks ran.
-"""
+"""The pinned upstream sources for tests: `preflight.upstream`, with a missing folder or file turned into a skip
+locally and a failure in CI (`CI=true`), so a green CI always means the upstream checks ran."""
 
 from __future__ import annotations
 
@@ -12,28 +8,30 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# The CapacityBuffer CRD of Karpenter v1.14.1: not among karpenter/'s four, but in the pinned chart's crds/ (the
-# karpenter-crd chart's templates/ hold the same file, which is how our karpenter-crd release installs it).
-CAPACITY_BUFFER_CRD = ("charts", "karpenter", "crds", "autoscaling.x-k8s.io_capacitybuffers.yaml")
-ENV_VAR = "GPU_EKS_UPSTREAM_DIR"
+from preflight import upstream
+from preflight.upstream import CAPACITY_BUFFER_CRD, ENV_VAR, UpstreamMissing
+
+__all__ = ["CAPACITY_BUFFER_CRD", "ENV_VAR", "require_upstream", "upstream_dir", "upstream_file"]
+
+
+def require_upstream(error: UpstreamMissing) -> None:
+    """Fail (in CI) or skip (elsewhere) for a missing upstream source."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{error}; they are required in CI", pytrace=False)
+    pytest.skip(str(error))
 
 
 def upstream_dir() -> Path:
-    """Return the upstream folder, or skip (locally) / fail (in CI) when it is absent."""
-    configured = os.environ.get(ENV_VAR)
-    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "upstream"
-    if (path / "karpenter").is_dir() and (path / "nvidia").is_dir():
-        return path
-    reason = f"upstream files not found at {path} (set {ENV_VAR} to the folder holding karpenter/ and nvidia/)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason + "; they are required in CI", pytrace=False)
-    pytest.skip(reason)
+    try:
+        return upstream.upstream_dir()
+    except UpstreamMissing as error:
+        require_upstream(error)
+        raise
 
 
 def upstream_file(*parts: str) -> Path:
-    """Path of one upstream file, e.g. upstream_file("karpenter", "values.yaml")."""
-    path = upstream_dir().joinpath(*parts)
-    if not path.is_file():
-        pytest.fail(f"expected upstream file {path} is missing", pytrace=False)
-    return path
+    try:
+        return upstream.upstream_file(*parts)
+    except UpstreamMissing as error:
+        require_upstream(error)
+        raise

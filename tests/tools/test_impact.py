@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from preflight.model.harness import run_stack
 from tools import impact
-from tools.harness import run_stack
 from tools.render import write_render
 
 MIG_POOL = {

@@ -34,12 +34,12 @@ def _landing(model: placement.ClusterModel, pods: list[placement.Pod], pool_of: 
 def check(subject: Subject, result: StageResult) -> None:
     run = subject.need_run()
     releases = subject.need_releases()
+
+    def rendered(release: Mapping[str, Any], kube_version: str) -> Any:
+        return releases.get(release["release"]) or render_release(dict(release), kube_version)
+
     try:
-        model = placement.build_model(
-            run,
-            lambda release, kube_version: releases.get(release["release"]) or render_release(dict(release), kube_version),
-            name=subject.stack,
-        )
+        model = placement.build_model(run, rendered, name=subject.stack)
     except AssertionError as error:  # the model's own refusals: NodeOverlays that disagree, a missing PodTemplate
         result.findings.append(Finding("model", str(error)))
         return

@@ -341,21 +341,8 @@ def check_pin(chart: str, version: str | None) -> Path:
     return folder
 
 
-# Renders by their whole input (pin with values, Kubernetes version, API versions): a render is a pure function of
-# it and of the chart source, which does not change while a process runs. Stacks and test variants share most
-# releases, so one process renders each distinct release once. Callers treat the result as read-only.
-_renders: dict[str, RenderedRelease] = {}
-
-
 def render_release(pin: dict[str, Any], kube_version: str, api_versions: tuple[str, ...] = ()) -> RenderedRelease:
     """Render one release as `preflight.model.objects.helm_release_of` describes it, after the pin checks."""
-    key = json.dumps([pin, kube_version, api_versions], sort_keys=True, default=str)
-    if key not in _renders:
-        _renders[key] = _render_pinned(pin, kube_version, api_versions)
-    return _renders[key]
-
-
-def _render_pinned(pin: dict[str, Any], kube_version: str, api_versions: tuple[str, ...]) -> RenderedRelease:
     check_pin(pin["chart"], pin["version"])
     return render_chart(
         pin["chart"],

@@ -144,8 +144,8 @@ def test_a_type_without_a_pinned_schema_fails(provider_schemas: SchemaSet):
 
 def test_only_the_programs_own_components_and_karpenter_custom_resources_are_skipped():
     """Skips are explicit, each with a reason; everything else a stack registers must have a schema."""
-    assert "crd_validator" in skip_reason("kubernetes:karpenter.sh/v1:NodePool")
-    assert "crd_validator" in skip_reason("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert "preflight/validate/crd.py" in skip_reason("kubernetes:karpenter.sh/v1:NodePool")
+    assert "preflight/validate/crd.py" in skip_reason("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
     assert "ComponentResource" in skip_reason("gpu-eks:cluster:Cluster")
     assert skip_reason("kubernetes:helm.sh/v3:Release") is None
     assert skip_reason("kubernetes:nvidia.com/v1:ClusterPolicy") is None  # no blanket pass for CRs

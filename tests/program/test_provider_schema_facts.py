@@ -19,6 +19,8 @@ specified in number of days ... between 7 and 30"). The chosen properties are th
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from preflight.validate.provider_schema import SchemaSet
@@ -29,7 +31,7 @@ BOOLEAN = {"type": "boolean"}
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 
 # (provider, resource token) -> (the complete requiredInputs, some inputProperties exactly as the schema spells them).
-RESOURCES = {
+RESOURCES: dict[tuple[str, str], tuple[list[str], dict[str, Any]]] = {
     # pulumi_aws/kms/key.py KeyArgs.__init__: every parameter defaults to None.
     ("aws", "aws:kms/key:Key"): (
         [],

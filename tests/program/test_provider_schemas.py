@@ -2,7 +2,8 @@
 
 The schemas are preflight/data/provider-schemas/*.json.gz: derived by tools/regen_provider_schemas.py from
 the pinned Python SDKs, because no pinned schema.json could be obtained here (SOURCE.txt there says why and what
-each file was made from); for eks and awsx the derivation is checked against real upstream schema.json files.
+each file was made from); for eks and awsx the derivation is checked against real upstream schema.json files, for
+aws and kubernetes against facts read by hand from the pinned SDKs (test_provider_schema_facts.py).
 The check itself is preflight/validate/provider_schema.py.
 """
 

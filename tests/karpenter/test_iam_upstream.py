@@ -56,9 +56,14 @@ def _sub(text: str) -> str:
     return re.sub(r"\$\{([A-Za-z:.]+)\}", one, text)
 
 
-_CloudFormationLoader.add_constructor("!Sub", lambda loader, node: _sub(loader.construct_scalar(node)))
-_CloudFormationLoader.add_constructor("!GetAtt", lambda loader, node: SUBSTITUTIONS[str(loader.construct_scalar(node))])
-_CloudFormationLoader.add_constructor("!Ref", lambda loader, node: f"Ref:{loader.construct_scalar(node)}")
+def _scalar(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    assert isinstance(node, yaml.ScalarNode), f"expected a scalar after {node.tag}"
+    return str(loader.construct_scalar(node))
+
+
+_CloudFormationLoader.add_constructor("!Sub", lambda loader, node: _sub(_scalar(loader, node)))
+_CloudFormationLoader.add_constructor("!GetAtt", lambda loader, node: SUBSTITUTIONS[_scalar(loader, node)])
+_CloudFormationLoader.add_constructor("!Ref", lambda loader, node: f"Ref:{_scalar(loader, node)}")
 
 
 def _resources() -> dict[str, Any]:

@@ -56,14 +56,26 @@ def _sub(text: str) -> str:
     return re.sub(r"\$\{([A-Za-z:.]+)\}", one, text)
 
 
-def _scalar(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+def _scalar(loader: Any, node: yaml.Node) -> str:
     assert isinstance(node, yaml.ScalarNode), f"expected a scalar after {node.tag}"
     return str(loader.construct_scalar(node))
 
 
-_CloudFormationLoader.add_constructor("!Sub", lambda loader, node: _sub(_scalar(loader, node)))
-_CloudFormationLoader.add_constructor("!GetAtt", lambda loader, node: SUBSTITUTIONS[_scalar(loader, node)])
-_CloudFormationLoader.add_constructor("!Ref", lambda loader, node: f"Ref:{_scalar(loader, node)}")
+def _construct_sub(loader: Any, node: yaml.Node) -> str:
+    return _sub(_scalar(loader, node))
+
+
+def _construct_get_att(loader: Any, node: yaml.Node) -> str:
+    return SUBSTITUTIONS[_scalar(loader, node)]
+
+
+def _construct_ref(loader: Any, node: yaml.Node) -> str:
+    return f"Ref:{_scalar(loader, node)}"
+
+
+_CloudFormationLoader.add_constructor("!Sub", _construct_sub)
+_CloudFormationLoader.add_constructor("!GetAtt", _construct_get_att)
+_CloudFormationLoader.add_constructor("!Ref", _construct_ref)
 
 
 def _resources() -> dict[str, Any]:

@@ -128,3 +128,87 @@ def test_a_stale_file_fails_the_check_and_writing_fixes_it(tmp_path: Path) -> No
     assert config_reference.main(["--check", "--output", str(output)]) == 1  # edited by hand
     assert config_reference.main(["--output", str(output)]) == 0
     assert config_reference.main(["--check", "--output", str(output)]) == 0
+
+
+# -- every documented example is a value the parser accepts ----------------------------------------------------------
+
+PINNED_EAST = {"availabilityZoneIds": {"us-east-1a": "use1-az1", "us-east-1b": "use1-az2"}}
+EXAMPLE_POOL: dict[str, Any] = {"name": "g", "instanceTypes": ["g6.xlarge"], "maxGpus": 8}
+# What some keys need beside them to be valid at all (a reservation needs the reserved capacity type, ...).
+COMPANIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("gpu-eks:network", "vpcId"): {"privateSubnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"]},
+    ("gpu-eks:network", "privateSubnetIds"): {"vpcId": "vpc-0abc1234def567890"},
+    ("gpu-eks:network", "publicSubnetIds"): {
+        "vpcId": "vpc-0abc1234def567890",
+        "privateSubnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"],
+    },
+    ("gpu-eks:gpuNodePools[]", "capacityTypes"): {"capacityReservations": [{"id": "cr-0123456789abcdef0"}]},
+    ("gpu-eks:gpuNodePools[]", "capacityReservations"): {"capacityTypes": ["reserved", "on-demand"]},
+    ("gpu-eks:gpuNodePools[]", "efa"): {"instanceTypes": ["p5.48xlarge"], "zone": "us-east-1b"},
+    ("gpu-eks:gpuNodePools[]", "zone"): {"instanceTypes": ["p5.48xlarge"], "efa": True},
+    ("gpu-eks:gpuNodePools[].capacityReservations[]", "ownerId"): {"tags": {"purpose": "llm-training"}},
+    ("gpu-eks:gpuNodePools[].taints[]", "key"): {"effect": "NoSchedule"},
+    ("gpu-eks:gpuNodePools[].taints[]", "value"): {"key": "team", "effect": "NoSchedule"},
+    ("gpu-eks:gpuNodePools[].taints[]", "effect"): {"key": "team"},
+}
+BUDGET_COMPANIONS = {"schedule": {"duration": "8h"}, "duration": {"schedule": "@daily"}}
+SHARING_POOLS = {  # a pool whose GPUs the example's sharing fits
+    "strategy": ({"instanceTypes": ["p4d.24xlarge"]}, {"profile": "1g.5gb"}),
+    "replicas": ({}, {"strategy": "time-slicing"}),
+    "profile": ({"instanceTypes": ["p5.48xlarge"]}, {"strategy": "mig"}),
+}
+
+
+def _config_with(path: str, key: str, value: Any) -> tuple[dict[str, Any], str]:
+    """A stack config that sets `key` of the section at `path` to `value`, and the region to parse it in."""
+    extra = {key: value, **COMPANIONS.get((path, key), {})}
+    pool = {**EXAMPLE_POOL}
+    if path == "gpu-eks":
+        return {key: value}, "us-west-2"
+    if path == "gpu-eks:gpuNodePools[]":
+        region = "us-east-1" if key in ("efa", "zone") else "us-west-2"
+        network = PINNED_EAST if region == "us-east-1" else {}
+        return {"gpuNodePools": [{**pool, **extra}], "network": network}, region
+    if path == "gpu-eks:gpuNodePools[].sharing":
+        pool_extra, sharing_extra = SHARING_POOLS[key]
+        return {"gpuNodePools": [{**pool, **pool_extra, "sharing": {**sharing_extra, key: value}}]}, "us-west-2"
+    if path.startswith("gpu-eks:gpuNodePools[]."):
+        field = path.rsplit(".", 1)[1]
+        if field.endswith("[]"):
+            sub: Any = [extra]
+            pool = {**pool, **({"capacityTypes": ["reserved"]} if field == "capacityReservations[]" else {})}
+        else:
+            sub = extra
+        return {"gpuNodePools": [{**pool, field.removesuffix("[]"): sub}]}, "us-west-2"
+    if path.startswith("gpu-eks:nodePools[].disruption.budgets[]"):
+        budget = {key: value, **BUDGET_COMPANIONS.get(key, {})}
+        return {"nodePools": [{"name": "p", "disruption": {"budgets": [budget]}}]}, "us-west-2"
+    if path.startswith("gpu-eks:nodePools[].disruption"):
+        return {"nodePools": [{"name": "p", "disruption": extra}]}, "us-west-2"
+    if path == "gpu-eks:nodePools[]":
+        return {"nodePools": [{"name": "p", **extra}]}, "us-west-2"
+    if path == "gpu-eks:karpenter.featureGates":
+        return {"karpenter": {"featureGates": extra}}, "us-west-2"
+    if path == "gpu-eks:network" and key == "availabilityZoneIds":
+        return {"network": extra}, "us-east-1"
+    section = path.removeprefix("gpu-eks:")
+    return {section: extra}, "us-west-2"
+
+
+EXAMPLES = [
+    (section.path, key, section.docs[key].example)
+    for section in CONFIG_SECTIONS
+    if section.path != "aws"
+    for key in section.keys
+]
+
+
+@pytest.mark.parametrize(("path", "key", "example"), EXAMPLES, ids=[f"{p} {k}" for p, k, _ in EXAMPLES])
+def test_every_example_is_accepted_by_the_parser(path: str, key: str, example: str) -> None:
+    import yaml
+
+    from tests.support.stacks import parse
+
+    raw, region = _config_with(path, key, yaml.safe_load(example))
+    endpoint = raw.get("endpoint", ENDPOINT)
+    parse({**raw, "endpoint": endpoint}, region=region)

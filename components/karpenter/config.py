@@ -179,6 +179,12 @@ _GATE_WHAT = {
     "staticCapacity": "static NodePools (a fixed node count)",
     "capacityBuffer": "CapacityBuffers; a GPU pool's `warmSlices` turns it on",
 }
+# Gates the program turns on when another setting needs them (components.observability.config, components.gpu).
+_GATE_TURNED_ON = {
+    "nodeRepair": "`true` while `nodeHealth.autoRepair` is (its default); else the chart's default",
+    RESERVED_CAPACITY_GATE: "`true` when a GPU pool has `reserved`; else the chart's default for the version",
+    CAPACITY_BUFFER_GATE: "`true` when a GPU pool has `warmSlices`; else the chart's default for the version",
+}
 FEATURE_GATES_SECTION = SectionDoc(
     path="gpu-eks:karpenter.featureGates",
     keys=tuple(versions.KARPENTER_FEATURE_GATES),
@@ -190,7 +196,7 @@ FEATURE_GATES_SECTION = SectionDoc(
             type="boolean",
             default=f"`{str(_KARPENTER.feature_gates[gate]).lower()}`"
             if gate in _KARPENTER.feature_gates
-            else "not set: the chart's default for the version",
+            else _GATE_TURNED_ON.get(gate, "not set: the chart's default for the version"),
             allowed=f"`true` (Karpenter ≥ {first}) | `false`",
             example="true",
             description=_GATE_WHAT.get(gate, ""),

@@ -69,6 +69,9 @@ def workload_contract(plan: GpuPoolPlan, region: str) -> dict[str, Any]:
             # With RAID0 the array is the node's ephemeral storage (Karpenter counts it, in GB, from EC2's facts).
             "ephemeralStorageGbPerNode": {t.name: catalog.local_nvme_gb(t.name) for t in plan.instance_types},
         }
+    if plan.config.excluded_by_max_gpus:
+        # Types the selection named that the pool never launches (more GPUs than maxGpus): type -> GPUs.
+        contract["excludedByMaxGpus"] = dict(plan.config.excluded_by_max_gpus)
     if plan.strategy in REPLICATED_STRATEGIES:
         contract["replicas"] = plan.config.sharing.replicas
     if plan.strategy == SharingStrategy.MIG:

@@ -188,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     children = sum(1 for r in run.resources if r.component_urn)
     mode = " (preview: computed values [unknown])" if args.preview else ""
     print(
-        f"{len(run.resources)} resources in stack {args.stack} ({children} registered by remote components)"
-        f"{mode}; written to {out}"
+        f"{len(run.resources)} resources in stack {args.stack}, region {run.outputs.get('region')} (aws:region; "
+        f"{children} registered by remote components){mode}; written to {out}"
     )
     return 0
 

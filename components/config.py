@@ -15,9 +15,10 @@ reads the same keys through `pulumi.Config` for the real program.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -146,9 +147,17 @@ def _parse_tags(parser: Parser, raw: Any) -> Mapping[str, str]:
     return MappingProxyType(tags)
 
 
-def parse_config(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, region: str | None) -> PlatformConfig:
+def parse_config(
+    raw: Mapping[str, Any],
+    *,
+    stack: str,
+    project: str = PROJECT,
+    region: str | None,
+    aws_keys: Collection[str] = (),
+) -> PlatformConfig:
     """Parse and validate raw stack config (`{"clusterName": ..., "network": {...}}`) into a PlatformConfig.
 
+    `aws_keys` are the stack's other `aws:*` keys (without the prefix), to name a misspelt aws:region.
     Raises ConfigError naming the stack and key on the first problem found.
     """
     parser = Parser(stack)
@@ -160,7 +169,17 @@ def parse_config(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, 
             f"allowed keys: {', '.join(TOP_LEVEL_KEYS)}",
         )
     if region is None:
-        raise ConfigError(stack, "aws:region", "is not set", "allowed: an AWS region such as us-west-2")
+        # Without it the AWS provider falls back on the environment (AWS_REGION, the profile's region): the stack
+        # would deploy wherever the shell that runs pulumi points. There is no project default for that reason.
+        typos = difflib.get_close_matches("region", [k.lower() for k in aws_keys if k != "region"], n=1, cutoff=0.6)
+        raise ConfigError(
+            stack,
+            "aws:region",
+            "is not set, so the AWS provider would deploy to whatever region the environment names"
+            + (f" (aws:{typos[0]} is set: a misspelling?)" if typos else ""),
+            f"allowed: aws:region: <region> in Pulumi.{stack}.yaml, e.g. `pulumi config set aws:region us-west-2 "
+            f"--stack {stack}`",
+        )
     if not REGION_PATTERN.match(region):
         raise ConfigError(
             stack, "aws:region", f"{region!r} is not an AWS region", "allowed: a region such as us-west-2"
@@ -250,7 +269,13 @@ def load_config() -> PlatformConfig:
         if value is None:
             continue
         raw[key] = value if key in SCALAR_KEYS else _json_or_text(value)
-    return parse_config(raw, stack=stack, project=project, region=pulumi.Config("aws").get("region"))
+    return parse_config(
+        raw,
+        stack=stack,
+        project=project,
+        region=pulumi.Config("aws").get("region"),
+        aws_keys=_configured_project_keys("aws"),
+    )
 
 
 # -- the configuration reference -------------------------------------------------------------------------------
@@ -265,8 +290,8 @@ REGION_SECTION = SectionDoc(
     docs={
         "region": KeyDoc(
             type="string",
-            default="`Pulumi.yaml` sets `us-west-2` for every stack; a stack file may override it. The program "
-            "refuses a stack without a region",
+            default="none: each stack file sets its own; the program refuses a stack without one (and names a "
+            "misspelt key such as `aws:regoin`)",
             allowed="an AWS region (`us-west-2`, `eu-west-1`, `us-gov-west-1`)",
             example="us-east-1",
             description="Where the stack deploys. In `us-east-1`, `us-west-1` and `ca-central-1` the stack must pin "

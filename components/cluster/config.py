@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import versions
-from components.common.parsing import KeyDoc, Parser, SectionDoc
+from components.common.parsing import KeyDoc, Parser, SectionDoc, yaml_hint
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # Karpenter's chart runs 2 controller replicas with required hostname anti-affinity
@@ -53,6 +53,15 @@ GRAVITON_FAMILY_PATTERN = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*$")
 CONTROLLER_GPU_FAMILY_PATTERN = re.compile(r"^(g|p|inf|trn|dl)\d")
 ENDPOINT_KEYS = ("publicAccess", "publicAccessCidrs")
 CONTROLLER_NODE_GROUP_KEYS = ("instanceTypes", "minSize", "desiredSize", "maxSize", "diskSize")
+# What one controller node must hold: a Karpenter replica (1 CPU / 1Gi requested, components/karpenter/chart.py
+# CONTROLLER_RESOURCES; one replica per node by hostname anti-affinity) plus the add-on pods pinned to the group
+# (preflight/capacity.py sums them). Sizes that cannot hold even the Karpenter replica, by the EC2 size name
+# (aws.amazon.com/ec2/instance-types): nano 0.5 GiB and micro 1 GiB of memory (less than 1Gi once the kubelet's
+# reservation is taken); medium of a non-burstable family (m/c/r *.medium) and small outside the t families have
+# 1 vCPU, below the 1 CPU request once the kubelet reserves its share.
+KARPENTER_CONTROLLER_REQUEST = "1 CPU / 1Gi"
+TOO_SMALL_SIZES = {"nano": "0.5 GiB of memory", "micro": "1 GiB of memory"}
+ONE_VCPU_SIZES = ("small", "medium")
 
 
 @dataclass(frozen=True)
@@ -92,11 +101,21 @@ class ClusterConfig:
 
 def parse_kubernetes_version(parser: Parser, raw: Mapping[str, Any]) -> str:
     """`kubernetesVersion` of the raw top-level config, read as text."""
-    return parser.choice(
-        str(raw.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)),
-        "kubernetesVersion",
-        versions.SUPPORTED_KUBERNETES_VERSIONS,
-    )
+    value = raw.get("kubernetesVersion", versions.DEFAULT_KUBERNETES_VERSION)
+    # YAML reads an unquoted 1.35 as a number, harmlessly, but 1.30 as 1.3: a version one digit short is refused with
+    # "quote it" rather than as an unknown version (Pulumi passes top-level values as text, so "1.3" is checked too).
+    text = str(value)
+    if (
+        not isinstance(value, bool)
+        and re.fullmatch(r"\d+\.\d", text)
+        and text not in versions.SUPPORTED_KUBERNETES_VERSIONS
+    ):
+        raise parser.error(
+            "kubernetesVersion",
+            f"got {text}{yaml_hint(float(text))}",
+            f"allowed: {' | '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)}, quoted",
+        )
+    return parser.choice(str(value), "kubernetesVersion", versions.SUPPORTED_KUBERNETES_VERSIONS)
 
 
 def _parse_endpoint(parser: Parser, raw: Any) -> EndpointConfig:
@@ -165,6 +184,16 @@ def _parse_controller_node_group(parser: Parser, raw: Any) -> ControllerNodeGrou
                 f"{key}.instanceTypes[{index}]",
                 f"{instance_type} is an accelerated instance type",
                 "allowed: general-purpose types (GPU capacity comes from gpuNodePools)",
+            )
+        size = match.group(2) if match else ""
+        small = TOO_SMALL_SIZES.get(size) or ("1 vCPU" if size in ONE_VCPU_SIZES and family[0] != "t" else None)
+        if small:
+            raise parser.error(
+                f"{key}.instanceTypes[{index}]",
+                f"{instance_type} is too small for the controller group: {small} cannot hold a Karpenter replica "
+                f"({KARPENTER_CONTROLLER_REQUEST} requested, one per node) and the add-ons pinned there",
+                "allowed: 2 vCPU and 2 GiB or more (the default m7g.large has 2 vCPU and 8 GiB); "
+                "`python -m preflight STACK --stage capacity` checks the full fit",
             )
         architectures.add("arm64" if GRAVITON_FAMILY_PATTERN.match(family) else "amd64")
     if len(architectures) > 1:

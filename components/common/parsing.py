@@ -115,7 +115,9 @@ class Parser:
 
     def string(self, value: Any, key: str, pattern: re.Pattern[str] | None = None, allowed: str = "a string") -> str:
         if not isinstance(value, str) or not value:
-            raise self.error(key, f"expected a non-empty string, got {describe(value)}", f"allowed: {allowed}")
+            raise self.error(
+                key, f"expected a non-empty string, got {describe(value)}{yaml_hint(value)}", f"allowed: {allowed}"
+            )
         if pattern is not None and not pattern.match(value):
             raise self.error(key, f"{value!r} is not valid", f"allowed: {allowed}")
         return value
@@ -129,7 +131,11 @@ class Parser:
 
     def choice(self, value: Any, key: str, choices: Sequence[str]) -> str:
         if not isinstance(value, str):
-            raise self.error(key, f"expected a string, got {describe(value)}", f"allowed: {' | '.join(choices)}")
+            raise self.error(
+                key,
+                f"expected a string, got {describe(value)}{yaml_hint(value, choices)}",
+                f"allowed: {' | '.join(choices)}",
+            )
         if value not in choices:
             raise self.error(
                 key, f"{value!r} is not supported{did_you_mean(value, choices)}", f"allowed: {' | '.join(choices)}"
@@ -207,6 +213,26 @@ def named_item_key(key: str, raw: Any) -> str:
     """item_key for a raw pool whose name is usable (so an unknown key is reported with it), else `key`."""
     name = raw.get("name") if isinstance(raw, Mapping) else None
     return item_key(key, name) if isinstance(name, str) and DNS_LABEL_PATTERN.match(name) else key
+
+
+# Plain words YAML 1.1 (PyYAML, and so tools.render and preflight) reads as booleans.
+YAML_BOOLEAN_WORDS = {False: ("off", "no", "false", "n"), True: ("on", "yes", "true", "y")}
+
+
+def yaml_hint(value: Any, choices: Sequence[str] = ()) -> str:
+    """Why YAML handed over a non-string where the user most likely typed a word or a version, and the fix:
+    `mode: off` reads as false, `1.30` as the number 1.3; both are strings once quoted. '' for anything else."""
+    if isinstance(value, bool):
+        words = YAML_BOOLEAN_WORDS[value]
+        meant = next((c for c in choices if c.lower() in words), None)
+        if meant is not None:
+            return f" (YAML reads an unquoted {meant} as {str(value).lower()}): quote it: '{meant}'"
+        return f" (YAML reads unquoted {'/'.join(words[:3])} as {str(value).lower()}): quote the word you meant"
+    if isinstance(value, float):
+        padded = next((c for c in choices if c != str(value) and c.rstrip("0") == str(value)), None)
+        written = padded or f"{value}0"
+        return f" (YAML reads an unquoted {written} as the number {value}): quote it: '{written}'"
+    return ""
 
 
 def describe(value: Any) -> str:

@@ -21,6 +21,7 @@ from components import versions
 from components.cluster.component import Cluster
 from components.common.context import StackContext
 from components.common.names import POOL_LABEL
+from components.gpu import live_prices
 from components.gpu.config import GpuNodePoolConfig
 from components.gpu.contract import workload_contract
 from components.gpu.efa import (
@@ -34,6 +35,7 @@ from components.gpu.efa import (
     placement_group_name,
     pool_network_cards,
 )
+from components.gpu.live_prices import LivePrices
 from components.gpu.nvidia_values import nvidia_chart
 from components.gpu.overlays import node_overlays
 from components.gpu.pools import (
@@ -146,9 +148,54 @@ class GpuCapacity(pulumi.ComponentResource):
                         parent=self, provider=cluster.provider, depends_on=[*karpenter_ready, node_pool, template]
                     ),
                 )
-        self.pool_contracts = {plan.name: efa.contract(plan, workload_contract(plan, context.region)) for plan in plans}
+        live = _read_prices(self, name, context.region, plans) if live_prices.live_prices_enabled() else None
+        self.pool_contracts = {
+            plan.name: efa.contract(plan, workload_contract(plan, context.region, live)) for plan in plans
+        }
         self.nvidia_stack = {"chart": chart.chart, "version": chart.version, "namespace": versions.NVIDIA_NAMESPACE}
         self.register_outputs({"gpuPools": self.pool_contracts})
+
+
+def _read_prices(parent: pulumi.Resource, name: str, region: str, plans: Sequence[GpuPoolPlan]) -> LivePrices | None:
+    """The pools' prices in the stack's region, read from AWS at deploy (components.gpu.live_prices says what and
+    why). A type with no answer gets a null figure and a note, never a failed deploy: prices inform, they gate
+    nothing."""
+    types = sorted({t.name for plan in plans for t in plan.instance_types})
+    if not types:
+        return None
+    # The Price List API has no endpoint in most regions: an explicit provider in its region.
+    pricing = aws.Provider(
+        f"{name}-price-list", region=live_prices.price_list_region(region), opts=pulumi.ResourceOptions(parent=parent)
+    )
+    on_demand: dict[str, float | None] = {}
+    spot: dict[str, float | None] = {}
+    failures: dict[str, str] = {}
+    for instance_type in types:
+        try:
+            product = aws.pricing.get_product(
+                service_code=live_prices.SERVICE_CODE,
+                filters=live_prices.on_demand_filters(region, instance_type),  # type: ignore[arg-type]
+                opts=pulumi.InvokeOptions(provider=pricing),
+            )
+            on_demand[instance_type] = live_prices.on_demand_usd_per_hour(product.result)
+        except Exception as error:  # any failure is a null figure with its reason
+            on_demand[instance_type] = None
+            failures[f"{instance_type} on-demand"] = str(error)
+    spot_types = sorted({t.name for plan in plans if "spot" in plan.config.capacity_types for t in plan.instance_types})
+    for instance_type in spot_types:
+        try:
+            answer = aws.ec2.get_spot_price(
+                instance_type=instance_type,
+                filters=list(live_prices.SPOT_FILTERS),  # type: ignore[arg-type]
+                opts=pulumi.InvokeOptions(parent=parent),
+            )
+            spot[instance_type] = float(answer.spot_price) if answer.spot_price else None
+            if spot[instance_type] is None:
+                failures[f"{instance_type} spot"] = "no spot price"
+        except Exception as error:
+            spot[instance_type] = None
+            failures[f"{instance_type} spot"] = str(error)
+    return LivePrices(region, on_demand, spot, failures)
 
 
 def _zone(plan: GpuPoolPlan) -> str:

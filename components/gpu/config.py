@@ -126,6 +126,8 @@ class GpuNodePoolConfig:
     # EFA interfaces on every network card, a cluster placement group, one zone (components.gpu.efa).
     efa: bool = False
     zone: str | None = None  # an EFA pool's zone, settled by resolve_efa_zones
+    # Types the selection named that have more GPUs than maxGpus: left out of instance_types (type -> GPUs).
+    excluded_by_max_gpus: tuple[tuple[str, int], ...] = ()
 
     @property
     def required_gates(self) -> set[str]:
@@ -342,7 +344,7 @@ def _parse_gpu_pool(
             "allowed: a positive number of physical GPUs (the pool's limit and cost guard)",
         )
     max_gpus = parser.integer(raw["maxGpus"], f"{key}.maxGpus", minimum=1, maximum=10000)
-    _check_max_gpus_fits(parser, key, max_gpus, instance_types)
+    instance_types, excluded = fit_max_gpus(parser, key, max_gpus, instance_types)
     disruption = parse_disruption(parser, raw.get("disruption"), f"{key}.disruption", DEFAULT_GPU_DISRUPTION)
     check_consolidation_policy(parser, disruption, f"{key}.disruption", karpenter)
     defaults = GpuNodePoolConfig(name=name, instance_types=(), capacity_types=(), max_gpus=1, sharing=SharingConfig())
@@ -380,6 +382,7 @@ def _parse_gpu_pool(
         ),
         efa=efa,
         zone=parse_zone(parser, raw, key, efa),
+        excluded_by_max_gpus=excluded,
         weight=parser.integer(raw["weight"], f"{key}.weight", minimum=1, maximum=100) if "weight" in raw else None,
         node_image=parse_node_image(parser, raw["nodeImage"], f"{key}.nodeImage", kubernetes_version)
         if "nodeImage" in raw
@@ -387,19 +390,28 @@ def _parse_gpu_pool(
     )
 
 
-def _check_max_gpus_fits(parser: Parser, key: str, max_gpus: int, instance_types: tuple[str, ...]) -> None:
-    """Karpenter never launches a node that would take the pool past its limit, so a type with more GPUs
-    than maxGpus is dead weight in the selection: say so instead of letting it silently never launch."""
-    too_big = [t for t in map(catalog.instance_type, instance_types) if t.gpus > max_gpus]
-    if too_big:
-        needed = max(t.gpus for t in too_big)
-        listed = ", ".join(f"{t.name} ({t.gpus} GPUs)" for t in too_big)
+def fit_max_gpus(
+    parser: Parser, key: str, max_gpus: int, instance_types: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
+    """(the types with at most maxGpus GPUs, the others with their GPU count). Karpenter never launches a node that
+    would take the pool past its limit (kubernetes-sigs/karpenter@v1.14.1
+    pkg/controllers/provisioning/scheduling/scheduler.go `filterByRemainingResources`), so a bigger type could never
+    launch: the
+    pool's requirements leave it out and the contract lists it. Only a pool where no type fits is an error."""
+    types = [catalog.instance_type(name) for name in instance_types]
+    fit = tuple(t.name for t in types if t.gpus <= max_gpus)
+    excluded = tuple((t.name, t.gpus) for t in types if t.gpus > max_gpus)
+    if not fit:
+        fewest = min(t.gpus for t in types)
+        listed = ", ".join(f"{name} ({gpus} GPUs)" for name, gpus in excluded)
         raise parser.error(
             f"{key}.maxGpus",
-            f"{max_gpus} is below the GPU count of {listed}, so the pool could never launch them",
-            f"allowed: maxGpus {needed} or more, or narrow instanceTypes/"
-            f"instanceFamilies/gpuNames to types with at most {max_gpus} GPUs",
+            f"{max_gpus} is below the GPU count of every type the pool allows ({listed}), so it could never launch "
+            "a node",
+            f"allowed: maxGpus {fewest} or more, or instanceTypes/instanceFamilies/gpuNames with types of at most "
+            f"{max_gpus} GPUs",
         )
+    return fit, excluded
 
 
 def parse_gpu_node_pools(

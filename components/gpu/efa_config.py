@@ -79,6 +79,10 @@ def parse_efa(
     return True
 
 
+# An Availability Zone ID as EC2 prints it (use1-az4, usw2-az1, apne1-az4).
+ZONE_ID_PATTERN = re.compile(r"[a-z]{2,}[0-9]+-az[0-9]+")
+
+
 def parse_zone(parser: Parser, raw_pool: Mapping[str, Any], key: str, efa: bool) -> str | None:
     """`zone`: one zone name, for EFA pools only. Checked against the region and the stack's zones later."""
     if ZONE_KEY not in raw_pool:
@@ -111,6 +115,8 @@ def settle_zone(parser: Parser, key: str, zone: str | None, network: NetworkConf
     or a brought VPC uses are unknown without a lookup, which the program does not make."""
     pinned = _pinned_zones(network)
     key = f"{key}.{ZONE_KEY}"
+    if zone is not None and ZONE_ID_PATTERN.fullmatch(zone):
+        zone = _zone_of_id(parser, key, zone, network)
     if zone is None:
         if not pinned:
             raise parser.error(
@@ -129,4 +135,39 @@ def settle_zone(parser: Parser, key: str, zone: str | None, network: NetworkConf
             f"{zone} is not one of the stack's zones",
             f"allowed: one of network.availabilityZoneIds ({', '.join(pinned)})",
         )
+    if isinstance(network, NewVpcConfig) and not pinned:
+        # awsx puts the private subnets in the region's first `availabilityZones` zones (number_of_availability_zones,
+        # the names getAvailabilityZones lists, which run from `a` in an account with every zone available); a zone
+        # past them has no private subnet, so the pool's subnet selector finds none there and Karpenter never launches.
+        first = [f"{region}{chr(ord('a') + i)}" for i in range(network.availability_zones)]
+        if zone[-1] > first[-1][-1]:
+            raise parser.error(
+                key,
+                f"{zone} has no private subnet: the new VPC's subnets go in the region's first "
+                f"{network.availability_zones} zones ({', '.join(first)})",
+                f"allowed: one of {', '.join(first)}, or pin the zones with network.availabilityZoneIds "
+                f"including {zone}",
+            )
     return zone
+
+
+def _zone_of_id(parser: Parser, key: str, zone_id: str, network: NetworkConfig) -> str:
+    """A zone given by ID (use1-az4): its name from the stack's pinned zones. Zone IDs map to names per account, so
+    without pinned zones the program cannot know the name (the NodePool's zone label is the name)."""
+    pairs = network.zones if isinstance(network, NewVpcConfig) else ()
+    by_id = {zid: name for name, zid in pairs}
+    if zone_id in by_id:
+        return by_id[zone_id]
+    if pairs:
+        raise parser.error(
+            key,
+            f"zone ID {zone_id} is not one of the stack's zones",
+            f"allowed: one of network.availabilityZoneIds, by name or ID ({', '.join(f'{n} ({i})' for n, i in pairs)})",
+        )
+    raise parser.error(
+        key,
+        f"{zone_id} is a zone ID; zone IDs map to zone names per account and this stack pins no zones, so its name is "
+        "unknown here",
+        "allowed: the zone's name in this account (`aws ec2 describe-availability-zones` lists both), or pin the "
+        "zones with network.availabilityZoneIds, then the ID is accepted",
+    )

@@ -11,7 +11,8 @@ requests one slice per pod with the pool's nodeSelector and tolerations, is scal
 when pods run, which NodeClaims and nodes Karpenter launched and what each node advertises; then it scales to 0
 and waits for Karpenter to remove the nodes. The namespace is deleted at exit, on Ctrl-C and on SIGTERM.
 
---plan prints what would happen and the node bounds per pool, and needs no cluster.
+--plan prints what would happen and the node bounds per pool, and needs no cluster; it exits 2 when the run
+would be refused.
 
 Exit codes: 0 every check passed; 1 a check failed; 2 bad arguments or outputs, or the cost guard refused;
 3 the cluster is not usable (no kubeconfig, unreachable, no access, CRDs missing, quota); 130 interrupted.
@@ -78,7 +79,11 @@ def parser() -> argparse.ArgumentParser:
         "--outputs", type=Path, help="stack outputs JSON (default: pulumi stack output --json --show-secrets)"
     )
     p.add_argument("--pool", action="append", dest="pools", metavar="NAME", help="verify only this pool (repeatable)")
-    p.add_argument("--slices", type=_positive, help="slices (pods) per pool; default: fill two of its cheapest nodes")
+    p.add_argument(
+        "--slices",
+        type=_positive,
+        help="slices (pods) per pool; default: fill two of its cheapest nodes, within the pool's limit",
+    )
     p.add_argument(
         "--max-gpus",
         type=_positive,
@@ -208,7 +213,7 @@ def main(
         refusals = [r for r in (p.refusal(args.yes) for p in plans) if r]
         for refusal in refusals:
             print(f"refused: {refusal}", file=out)
-        return EXIT_PASS
+        return EXIT_USAGE if refusals else EXIT_PASS
     refusals = [r for r in (p.refusal(args.yes) for p in plans) if r]
     if refusals:
         for refusal in refusals:

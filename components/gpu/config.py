@@ -31,7 +31,7 @@ from components.gpu.capacity import (
     parse_taints,
     parse_warm_slices,
 )
-from components.gpu.efa_config import parse_efa, parse_zone, settle_zone
+from components.gpu.efa_config import PlacementGroupRef, parse_efa, parse_placement_group, parse_zone, settle_zone
 from components.gpu.names import OVERLAY_STRATEGIES, SharingStrategy
 from components.gpu.storage import DEFAULT_GPU_ROOT_VOLUME, InstanceStore, parse_instance_store, parse_root_volume
 from components.karpenter.config import (
@@ -76,6 +76,7 @@ GPU_POOL_KEYS = (
     "rootVolume",
     "efa",
     "zone",
+    "placementGroup",
 )
 # GPU nodes are expensive and slow to start: consolidate only when empty, after a pause that lets the next
 # job of a batch land on a warm node.
@@ -123,6 +124,8 @@ class GpuNodePoolConfig:
     # EFA interfaces on every network card, a cluster placement group, one zone (components.gpu.efa).
     efa: bool = False
     zone: str | None = None  # an EFA pool's zone, settled by resolve_efa_zones
+    # An existing placement group (e.g. its capacity reservation's) instead of the one the program creates.
+    placement_group: PlacementGroupRef | None = None
 
     @property
     def required_gates(self) -> set[str]:
@@ -377,6 +380,7 @@ def _parse_gpu_pool(
         ),
         efa=efa,
         zone=parse_zone(parser, raw, key, efa),
+        placement_group=parse_placement_group(parser, raw, key, efa),
         weight=parser.integer(raw["weight"], f"{key}.weight", minimum=1, maximum=100) if "weight" in raw else None,
         node_image=parse_node_image(parser, raw["nodeImage"], f"{key}.nodeImage", kubernetes_version)
         if "nodeImage" in raw

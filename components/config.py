@@ -15,6 +15,7 @@ reads the same keys through `pulumi.Config` for the real program.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -23,9 +24,16 @@ from types import MappingProxyType
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components import versions
-from components.cluster.config import ClusterConfig, check_endpoint_decision, parse_cluster, parse_kubernetes_version
+from components.cluster.config import (
+    ClusterConfig,
+    check_endpoint_decision,
+    parse_cluster,
+    parse_kubernetes_version,
+    settle_cluster_creator,
+)
 from components.common.context import StackContext
 from components.common.parsing import PROJECT, ConfigError, Parser, describe, did_you_mean
 from components.gpu.config import GpuNodePoolConfig, parse_gpu_node_pools, resolve_efa_zones
@@ -57,6 +65,7 @@ TOP_LEVEL_KEYS = (
     "clusterLogTypes",
     "clusterLogRetentionDays",
     "clusterCreatorArn",
+    "previewRoleArn",
     "controllerNodeGroup",
     "tags",
     "karpenter",
@@ -73,7 +82,7 @@ CLUSTER_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,38}[A-Za-z0-9]$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 TAG_KEY_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 # Values that stay strings ("1.30" must not become the float 1.3); structured values arrive as JSON.
-SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage")
+SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage", "clusterCreatorArn", "previewRoleArn")
 
 
 @dataclass(frozen=True)
@@ -218,6 +227,12 @@ def _json_or_text(value: str) -> Any:
         return value  # e.g. `nodePools: none` — parse_config then reports the type problem with the key
 
 
+def with_cluster_creator(config: PlatformConfig, caller_arn: str) -> PlatformConfig:
+    """`config` with the cluster creator settled against the deploy's caller identity (`settle_cluster_creator`)."""
+    cluster = settle_cluster_creator(Parser(config.stack), config.cluster, caller_arn)
+    return dataclasses.replace(config, cluster=cluster)
+
+
 def load_config() -> PlatformConfig:
     """Read the current stack's `gpu-eks:*` keys through pulumi.Config and parse them."""
     project = pulumi.get_project()
@@ -229,4 +244,9 @@ def load_config() -> PlatformConfig:
         if value is None:
             continue
         raw[key] = value if key in SCALAR_KEYS else _json_or_text(value)
-    return parse_config(raw, stack=stack, project=project, region=pulumi.Config("aws").get("region"))
+    platform = parse_config(raw, stack=stack, project=project, region=pulumi.Config("aws").get("region"))
+    if platform.cluster.creator_arn is not None:  # the override: no lookup
+        return platform
+    # The one lookup of our own: who runs this deploy (sts:GetCallerIdentity; answered in previews too), so the
+    # 409 guard for the cluster creator works without clusterCreatorArn. Before any resource is registered.
+    return with_cluster_creator(platform, aws.get_caller_identity().arn)

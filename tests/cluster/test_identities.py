@@ -3,6 +3,8 @@ overrides it, so the 409 guard always works; the PR preview role gets a read-onl
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.cluster.config import settle_cluster_creator
@@ -112,3 +114,68 @@ def test_the_preview_role_may_not_be_the_deploy_identity():
     error = settle_error(SESSION, previewRoleArn=DEPLOYER)
     assert error.key == "previewRoleArn"
     assert "409" in error.problem
+
+
+# -- with karpenter.identity irsa, every pod role the program creates uses IRSA -------------------------------------
+
+ROLE = "aws:iam/role:Role"
+ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+# Roles that AWS services assume, not pods: the nodes' (EC2) and the control plane's (EKS, pulumi-eks's own).
+SERVICE_PRINCIPALS = ({"Service": "ec2.amazonaws.com"}, {"Service": ["eks.amazonaws.com"]})
+
+
+def pod_role_trusts(run):
+    """{role resource name: (principal, subject condition)} of every role pods assume."""
+    trusts = {}
+    for role in run.by_type(ROLE):
+        (statement,) = json.loads(role.plain_inputs()["assumeRolePolicy"])["Statement"]
+        if statement["Principal"] in SERVICE_PRINCIPALS:
+            continue
+        conditions = statement.get("Condition", {}).get("StringEquals", {})
+        subject = next((v for k, v in conditions.items() if k.endswith(":sub")), None)
+        trusts[role.name] = (statement["Principal"], subject)
+    return trusts
+
+
+@pytest.fixture(scope="module")
+def in_cluster_irsa():
+    from preflight.model.harness import run_stack
+
+    return run_stack("dev", overrides={"karpenter": {"identity": "irsa"}})
+
+
+def test_in_cluster_irsa_gives_karpenter_and_the_ebs_csi_driver_irsa_roles(in_cluster_irsa):
+    run = in_cluster_irsa
+    provider = run.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider").outputs["arn"]
+    assert pod_role_trusts(run) == {
+        "karpenter-controller-role": ({"Federated": provider}, "system:serviceaccount:kube-system:karpenter"),
+        "observability-ebs-csi": ({"Federated": provider}, "system:serviceaccount:kube-system:ebs-csi-controller-sa"),
+    }
+    assert run.by_type(ASSOCIATION) == []
+    addon = next(a.plain_inputs() for a in run.by_type("aws:eks/addon:Addon") if a.name.endswith("ebs-csi-driver"))
+    assert addon["serviceAccountRoleArn"] == run.one(ROLE, "observability-ebs-csi").outputs["arn"]
+    assert "podIdentityAssociations" not in addon
+
+
+def test_amp_irsa_gives_prometheus_and_grafana_irsa_roles_and_annotated_service_accounts(stack_or_variant_run):
+    run = stack_or_variant_run("irsa-brought-vpc")  # prod (amp) with karpenter.identity irsa
+    provider = run.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider").outputs["arn"]
+    trusts = pod_role_trusts(run)
+    stack = next(
+        r for r in run.by_type("kubernetes:helm.sh/v3:Release") if r.plain_inputs()["name"] == "kube-prometheus-stack"
+    )
+    values = stack.plain_inputs()["values"]
+    for component, role in (("prometheus", "observability-prometheus"), ("grafana", "observability-grafana")):
+        account = values[component]["serviceAccount"]
+        # The role trusts exactly the service account the chart creates, and that account names the role.
+        assert trusts[role] == ({"Federated": provider}, f"system:serviceaccount:monitoring:{account['name']}")
+        assert account["annotations"] == {"eks.amazonaws.com/role-arn": run.one(ROLE, role).outputs["arn"]}
+    assert all(principal == {"Federated": provider} for principal, _ in trusts.values())
+    assert run.by_type(ASSOCIATION) == []
+
+
+def test_with_pod_identity_no_role_trusts_the_oidc_provider(stack_run):
+    for stack in ("dev", "prod"):
+        run = stack_run(stack)
+        assert all(principal == {"Service": "pods.eks.amazonaws.com"} for principal, _ in pod_role_trusts(run).values())
+        assert run.by_type(ASSOCIATION)  # Karpenter's (and AMP's on prod); the EBS CSI add-on carries its own

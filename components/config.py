@@ -15,6 +15,7 @@ reads the same keys through `pulumi.Config` for the real program.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -24,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components import versions
 from components.cluster.config import (
@@ -34,6 +36,7 @@ from components.cluster.config import (
     check_endpoint_decision,
     parse_cluster,
     parse_kubernetes_version,
+    settle_cluster_creator,
 )
 from components.common.context import StackContext
 from components.common.parsing import PROJECT, ConfigError, KeyDoc, Parser, SectionDoc, describe, did_you_mean
@@ -79,6 +82,7 @@ TOP_LEVEL_KEYS = (
     "clusterLogTypes",
     "clusterLogRetentionDays",
     "clusterCreatorArn",
+    "previewRoleArn",
     "controllerNodeGroup",
     "tags",
     "karpenter",
@@ -95,7 +99,7 @@ CLUSTER_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,38}[A-Za-z0-9]$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 TAG_KEY_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 # Values that stay strings ("1.30" must not become the float 1.3); structured values arrive as JSON.
-SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage")
+SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage", "clusterCreatorArn", "previewRoleArn")
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,12 @@ def _json_or_text(value: str) -> Any:
         return value  # e.g. `nodePools: none` — parse_config then reports the type problem with the key
 
 
+def with_cluster_creator(config: PlatformConfig, caller_arn: str) -> PlatformConfig:
+    """`config` with the cluster creator settled against the deploy's caller identity (`settle_cluster_creator`)."""
+    cluster = settle_cluster_creator(Parser(config.stack), config.cluster, caller_arn)
+    return dataclasses.replace(config, cluster=cluster)
+
+
 def load_config() -> PlatformConfig:
     """Read the current stack's `gpu-eks:*` keys through pulumi.Config and parse them."""
     project = pulumi.get_project()
@@ -269,13 +279,18 @@ def load_config() -> PlatformConfig:
         if value is None:
             continue
         raw[key] = value if key in SCALAR_KEYS else _json_or_text(value)
-    return parse_config(
+    platform = parse_config(
         raw,
         stack=stack,
         project=project,
         region=pulumi.Config("aws").get("region"),
         aws_keys=_configured_project_keys("aws"),
     )
+    if platform.cluster.creator_arn is not None:  # the override: no lookup
+        return platform
+    # Who runs this deploy (sts:GetCallerIdentity; answered in previews too), so the
+    # 409 guard for the cluster creator works without clusterCreatorArn. Before any resource is registered.
+    return with_cluster_creator(platform, aws.get_caller_identity().arn)
 
 
 # -- the configuration reference -------------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 """The cluster's config section: Kubernetes version, API endpoint, admins, control-plane logs, controller node group.
 
 These are top-level `gpu-eks:*` keys (`kubernetesVersion`, `endpoint`, `clusterAdmins`, `clusterLogTypes`,
-`clusterLogRetentionDays`, `clusterCreatorArn`, `controllerNodeGroup`), parsed into one `ClusterConfig`.
+`clusterLogRetentionDays`, `clusterCreatorArn`, `previewRoleArn`, `controllerNodeGroup`), parsed into one
+`ClusterConfig`. Who created the cluster is settled at deploy time (`settle_cluster_creator`): the caller identity
+of `pulumi up`, unless `clusterCreatorArn` overrides it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from components import versions
@@ -95,8 +97,11 @@ class ClusterConfig:
     admins: tuple[str, ...] = ()
     log_types: tuple[str, ...] = CLUSTER_LOG_TYPES
     log_retention_days: int = 90
+    # `clusterCreatorArn` when set, else None until `settle_cluster_creator` fills in the deploy's caller identity.
     creator_arn: str | None = None
     controller_node_group: ControllerNodeGroupConfig = ControllerNodeGroupConfig()
+    # The role PR previews run as (`previewRoleArn`): a read-only access entry (AmazonEKSAdminViewPolicy).
+    preview_role_arn: str | None = None
 
 
 def parse_kubernetes_version(parser: Parser, raw: Mapping[str, Any]) -> str:
@@ -292,6 +297,74 @@ def _parse_cluster_creator(parser: Parser, raw: Any, admins: Sequence[str]) -> s
     return raw
 
 
+def _parse_preview_role(parser: Parser, raw: Any, admins: Sequence[str], creator: str | None) -> str | None:
+    """`previewRoleArn`: the IAM role `pulumi preview` runs as in pull requests (the workflow's
+    PULUMI_PREVIEW_ROLE_ARN). Without an access entry it cannot read the cluster, and every preview after the first
+    deploy silently skips the server-side diff ("configured Kubernetes cluster is unreachable")."""
+    key = "previewRoleArn"
+    if raw is None:
+        return None
+    allowed = "allowed: the IAM role ARN the pull-request preview assumes, e.g. arn:aws:iam::111122223333:role/preview"
+    if not isinstance(raw, str) or not IAM_PRINCIPAL_ARN_PATTERN.match(raw):
+        raise parser.error(key, f"{raw!r} is not an IAM role or user ARN", allowed)
+    preview = principal_identity(raw)
+    for index, arn in enumerate(admins):
+        if principal_identity(arn) == preview:
+            raise parser.error(
+                key,
+                f"{raw} is also clusterAdmins[{index}]; EKS allows one access entry per principal (a second fails "
+                "with 409), and a preview role needs no admin rights",
+                f"{allowed}, distinct from every clusterAdmins entry",
+            )
+    if creator is not None and principal_identity(creator) == preview:
+        raise parser.error(
+            key,
+            f"{raw} is the cluster creator (clusterCreatorArn), who already has an admin access entry (409)",
+            f"{allowed}, distinct from the principal that runs the first pulumi up",
+        )
+    return raw
+
+
+def settle_cluster_creator(parser: Parser, cluster: ClusterConfig, caller_arn: str) -> ClusterConfig:
+    """The cluster config with its creator settled: `clusterCreatorArn` when set (an override, already checked by
+    the parser), else `caller_arn`, the identity running this `pulumi up`/`preview` (sts:GetCallerIdentity, an
+    assumed-role ARN for a role session). EKS makes the creator a cluster admin (pulumi-eks always bootstraps it,
+    pulumi/pulumi-eks#2373), so a clusterAdmins entry or the preview role for the same principal fails with 409.
+
+    The caller is the creator on the first deploy. Later deploys by another principal that is itself in
+    clusterAdmins are refused by this check too: the error says to set clusterCreatorArn to whoever created the
+    cluster, which the program cannot look up (EKS does not mark the bootstrap entry).
+    """
+    if cluster.creator_arn is not None:
+        return cluster
+    if not (IAM_PRINCIPAL_ARN_PATTERN.match(caller_arn) or ASSUMED_ROLE_ARN_PATTERN.match(caller_arn)):
+        raise parser.error(
+            "clusterCreatorArn",
+            f"is not set, and the caller identity of this deploy, {caller_arn}, is not an IAM role, user or "
+            "assumed role (e.g. the account root or a federated user), so the creator's admin entry cannot be "
+            "told apart from clusterAdmins",
+            "allowed: the IAM role or user ARN that creates the cluster; run pulumi as an IAM role or user",
+        )
+    creator = principal_identity(caller_arn)
+    for index, arn in enumerate(cluster.admins):
+        if principal_identity(arn) == creator:
+            raise parser.error(
+                f"clusterAdmins[{index}]",
+                f"{arn} is the identity running this deploy ({caller_arn}), which EKS makes a cluster admin when it "
+                "creates the cluster; a second access entry for it fails with 409",
+                "allowed: remove it from clusterAdmins; or, if another principal created this cluster, set "
+                "clusterCreatorArn to that principal (pulumi/pulumi-eks#2373)",
+            )
+    if cluster.preview_role_arn is not None and principal_identity(cluster.preview_role_arn) == creator:
+        raise parser.error(
+            "previewRoleArn",
+            f"{cluster.preview_role_arn} is the identity running this deploy ({caller_arn}), which EKS makes a "
+            "cluster admin; a second access entry for it fails with 409",
+            "allowed: a separate preview role; or set clusterCreatorArn to the principal that created the cluster",
+        )
+    return replace(cluster, creator_arn=caller_arn)
+
+
 def parse_cluster(parser: Parser, raw: Mapping[str, Any], kubernetes_version: str) -> ClusterConfig:
     """The cluster's keys of the raw top-level config. Who may reach the API is checked last, by the caller,
     with check_endpoint_decision (a new stack first hears about real mistakes)."""
@@ -301,6 +374,7 @@ def parse_cluster(parser: Parser, raw: Mapping[str, Any], kubernetes_version: st
         lambda v, k: parser.string(v, k, IAM_PRINCIPAL_ARN_PATTERN, "IAM role or user ARNs"),
         allowed="IAM role or user ARNs such as arn:aws:iam::111122223333:role/admin",
     )
+    creator = _parse_cluster_creator(parser, raw.get("clusterCreatorArn"), admins)
     return ClusterConfig(
         kubernetes_version=kubernetes_version,
         endpoint=_parse_endpoint(parser, raw.get("endpoint")),
@@ -313,8 +387,9 @@ def parse_cluster(parser: Parser, raw: Mapping[str, Any], kubernetes_version: st
         ),
         controller_node_group=_parse_controller_node_group(parser, raw.get("controllerNodeGroup")),
         log_retention_days=_parse_log_retention(parser, raw.get("clusterLogRetentionDays")),
-        # After admins above, which validated the ARNs this compares against.
-        creator_arn=_parse_cluster_creator(parser, raw.get("clusterCreatorArn"), admins),
+        # After admins above, which validated the ARNs these compare against.
+        creator_arn=creator,
+        preview_role_arn=_parse_preview_role(parser, raw.get("previewRoleArn"), admins, creator),
     )
 
 
@@ -365,12 +440,21 @@ CLUSTER_TOP_LEVEL_DOCS = {
     ),
     "clusterCreatorArn": KeyDoc(
         type="string",
-        default="none",
+        default="the identity running `pulumi up`/`preview` (sts:GetCallerIdentity)",
         allowed="an IAM role or user ARN, or the assumed-role ARN `aws sts get-caller-identity` prints",
         example="arn:aws:iam::111122223333:role/deployer",
-        description="Who runs the first `pulumi up`. EKS makes that principal a cluster admin itself "
-        "(pulumi/pulumi-eks#2373), so naming it lets the preview refuse a `clusterAdmins` entry for it, which "
-        "would fail with 409 mid-deploy.",
+        description="An override for who ran the first `pulumi up` (when a later deploy runs as someone else). EKS "
+        "makes that principal a cluster admin itself (pulumi/pulumi-eks#2373), so the program refuses a "
+        "`clusterAdmins` entry for it, which would fail with 409 mid-deploy.",
+    ),
+    "previewRoleArn": KeyDoc(
+        type="string",
+        default="none: no preview access entry",
+        allowed="the IAM role ARN pull-request previews assume (the workflow's PULUMI_PREVIEW_ROLE_ARN), distinct "
+        "from every `clusterAdmins` entry and the creator",
+        example="arn:aws:iam::111122223333:role/preview",
+        description="Gives that role a read-only access entry (AmazonEKSAdminViewPolicy), so previews after the "
+        "first deploy can read the cluster and show the server-side diff.",
     ),
     "controllerNodeGroup": KeyDoc(
         type="mapping",

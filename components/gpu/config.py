@@ -33,7 +33,7 @@ from components.gpu.capacity import (
     parse_taints,
     parse_warm_slices,
 )
-from components.gpu.efa_config import parse_efa, parse_zone, settle_zone
+from components.gpu.efa_config import PlacementGroupRef, parse_efa, parse_placement_group, parse_zone, settle_zone
 from components.gpu.names import OVERLAY_STRATEGIES, SharingStrategy
 from components.gpu.storage import DEFAULT_GPU_ROOT_VOLUME, InstanceStore, parse_instance_store, parse_root_volume
 from components.karpenter.config import (
@@ -79,6 +79,7 @@ GPU_POOL_KEYS = (
     "rootVolume",
     "efa",
     "zone",
+    "placementGroup",
 )
 # GPU nodes are expensive and slow to start: consolidate only when empty, after a pause that lets the next
 # job of a batch land on a warm node.
@@ -128,6 +129,8 @@ class GpuNodePoolConfig:
     zone: str | None = None  # an EFA pool's zone, settled by resolve_efa_zones
     # Types the selection named that have more GPUs than maxGpus: left out of instance_types (type -> GPUs).
     excluded_by_max_gpus: tuple[tuple[str, int], ...] = ()
+    # An existing placement group (e.g. its capacity reservation's) instead of the one the program creates.
+    placement_group: PlacementGroupRef | None = None
 
     @property
     def required_gates(self) -> set[str]:
@@ -383,6 +386,7 @@ def _parse_gpu_pool(
         efa=efa,
         zone=parse_zone(parser, raw, key, efa),
         excluded_by_max_gpus=excluded,
+        placement_group=parse_placement_group(parser, raw, key, efa),
         weight=parser.integer(raw["weight"], f"{key}.weight", minimum=1, maximum=100) if "weight" in raw else None,
         node_image=parse_node_image(parser, raw["nodeImage"], f"{key}.nodeImage", kubernetes_version)
         if "nodeImage" in raw
@@ -612,6 +616,15 @@ GPU_POOL_SECTION = SectionDoc(
             example="true",
             description="Elastic Fabric Adapter networking for multi-node training: an EFA interface on every "
             "network card, a cluster placement group, one zone, huge pages, the EFA device plugin.",
+        ),
+        "placementGroup": KeyDoc(
+            type="mapping: exactly one of `name` or `id`",
+            default="none: the program creates a cluster placement group for the pool",
+            allowed="`{name: <existing placement group>}` or `{id: pg-...}`, on EFA pools only",
+            example="{name: training-odcr-pg}",
+            description="Launch the EFA pool into an existing cluster placement group, e.g. the one a capacity "
+            "reservation was made in (such a reservation is only used by launches into its group; docs/"
+            "identities-and-efa.md).",
         ),
         "zone": KeyDoc(
             type="string",

@@ -452,6 +452,18 @@ def pull_request_problems(document: dict[str, Any]) -> list[str]:
         problems.append(f"{job_id}: stack name and concurrency group must follow the matrix stack")
     if job.get("permissions", {}).get("pull-requests") != "write":
         problems.append(f"{job_id}: cannot comment (permissions pull-requests: write)")
+    # An unreachable cluster only makes pulumi-kubernetes warn; the preview must fail on it (issue 19 item 7).
+    pulumi_step = steps_using(job, "pulumi/actions")[0]
+    output = f"steps.{pulumi_step.get('id')}.outputs.output"
+    guards = [
+        s
+        for s in job.get("steps", [])
+        if output in json.dumps(s.get("env", {}))
+        and "configured Kubernetes cluster is unreachable" in str(s.get("run"))
+        and "exit 1" in str(s.get("run"))
+    ]
+    if not pulumi_step.get("id") or not guards:
+        problems.append(f"{job_id}: preview does not fail when it could not reach the cluster")
     return problems
 
 
@@ -527,6 +539,15 @@ def test_pull_request_workflow_follows_the_project_rules():
 
 def test_main_workflow_follows_the_project_rules():
     assert main_problems(load(MAIN)) == []
+
+
+def test_rules_reject_a_preview_that_passes_on_an_unreachable_cluster():
+    document = load(WORKFLOWS / "pull-request.yml")
+    assert pull_request_problems(document) == []
+    document["jobs"]["preview"]["steps"] = [
+        s for s in document["jobs"]["preview"]["steps"] if "could not reach" not in str(s.get("name"))
+    ]
+    assert pull_request_problems(document) == ["preview: preview does not fail when it could not reach the cluster"]
 
 
 def test_rules_reject_an_unpinned_or_wrongly_configured_preview():

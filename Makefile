@@ -5,7 +5,7 @@ STACK ?= dev
 STAMP := $(VENV)/.installed
 ACTIONLINT_STAMP := $(VENV)/.actionlint-installed
 
-.PHONY: render render-all preflight lint lint-workflows actionlint docs test verify clean
+.PHONY: render render-all render-cost preflight lint lint-workflows actionlint docs test verify clean
 
 # Python dependencies: all that render, preflight and the tests need (no Node.js).
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -29,6 +29,10 @@ render: $(STAMP)
 ## Render every stack in the repo
 render-all: $(STAMP)
 	@for f in Pulumi.*.yaml; do s=$${f#Pulumi.}; s=$${s%.yaml}; $(VENV)/bin/python -m tools.render $$s || exit 1; done
+
+## What a render costs against the floor of importing the SDK modules it uses (bar: 1.5×; CPU time, best of 3)
+render-cost: $(STAMP)
+	$(VENV)/bin/python -m tools.render_cost
 
 ## Every offline check on one stack before `pulumi up` (docs/preflight.md): make preflight STACK=prod, or
 ## STACK=path/to/Pulumi.team.yaml for a stack file kept elsewhere; PREFLIGHT_ARGS="--json build/preflight.json"

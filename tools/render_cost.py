@@ -5,7 +5,8 @@
 The floor is a fresh interpreter importing exactly the `pulumi*` modules a render of the stack loads (read from that
 render's own process), which no render can beat; the cost is `python -m tools.render STACK` end to end. Both run in
 fresh processes, alternating, in one run of this command; each is measured in CPU seconds of its process and the
-best of N rounds compared, so the ratio holds on a busy machine where absolute (wall) times do not. The project's bar is a ratio of at most 1.5.
+best of N rounds compared, so the ratio holds on a busy machine where absolute (wall) times do not. The project's
+bar is a ratio of at most 1.5.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ overhead from them exactly as it does from EC2. Sources, both from aws/karpenter
   is read from the Go module cache (`go mod download` of the judge brings exactly the pinned tag).
 
 Not in either source, and set the same for every type: usage classes on-demand and spot (every type here is sold
-both ways in us-east-1), virtualization hvm, EBS optimized by default. The types are the GPU catalog's
+both ways in us-east-1), virtualization hvm, EBS optimized by default, placement group strategies cluster, partition
+and spread (current-generation Nitro types support all three; Karpenter filters types by it for a node class with a
+placementGroupSelector, pkg/providers/instancetype/compatibility/compatibility.go). The types are the GPU catalog's
 (components/gpu/catalog.py) plus GENERAL_TYPES (what the general NodePools may launch, 7th and 8th generation c/m/r).
 """
 
@@ -62,15 +64,21 @@ def parse_doc(text: str) -> dict[str, dict[str, dict[str, str]]]:
     return types
 
 
+def _field(body: str, key: str) -> int:
+    match = re.search(rf"^\t\t{key}:\s+(\d+),", body, re.M)
+    if match is None:
+        raise ValueError(f"no {key} in a VPC limits entry")
+    return int(match.group(1))
+
+
 def parse_vpclimits(text: str) -> dict[str, dict[str, Any]]:
     """instance type -> {interfaces, ipv4PerInterface, cards: [(index, max ENIs)], defaultCard}."""
     limits = {}
     for name, body in _LIMIT.findall(text):
-        field = lambda key: int(re.search(rf"^\t\t{key}:\s+(\d+),", body, re.M).group(1))  # type: ignore[union-attr]  # noqa: E731
         limits[name] = {
-            "interfaces": field("Interface"),
-            "ipv4PerInterface": field("IPv4PerInterface"),
-            "defaultCard": field("DefaultNetworkCardIndex"),
+            "interfaces": _field(body, "Interface"),
+            "ipv4PerInterface": _field(body, "IPv4PerInterface"),
+            "defaultCard": _field(body, "DefaultNetworkCardIndex"),
             "cards": [(int(index), int(most)) for most, index in _CARD.findall(body)],
         }
     if not limits:
@@ -88,6 +96,7 @@ def describe(name: str, doc: dict[str, dict[str, str]], limits: dict[str, Any]) 
         "Hypervisor": labels.get("karpenter.k8s.aws/instance-hypervisor", ""),
         "SupportedUsageClasses": ["on-demand", "spot"],
         "SupportedVirtualizationTypes": ["hvm"],
+        "PlacementGroupInfo": {"SupportedStrategies": ["cluster", "partition", "spread"]},
         "VCpuInfo": {"DefaultVCpus": int(labels["karpenter.k8s.aws/instance-cpu"])},
         "MemoryInfo": {"SizeInMiB": int(labels["karpenter.k8s.aws/instance-memory"])},
         "ProcessorInfo": {
@@ -176,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  tag {tag}, sha256 {sha(limits_text)}\n"
         f"generated {datetime.date.today().isoformat()}; {len(data['InstanceTypes'])} instance types "
         "(components/gpu/catalog.py + tools/regen_instance_types.py GENERAL_TYPES)\n"
-        "Assumed for every type (in neither source): usage classes on-demand + spot, hvm, EBS optimized by default.\n"
+        "Assumed for every type (in neither source): usage classes on-demand + spot, hvm, EBS optimized by default,\n"
+        "  placement group strategies cluster, partition, spread.\n"
         "Prices: none here; the judge uses Karpenter's own pricing snapshot compiled into the pinned module\n"
         "  (pkg/providers/pricing/zz_generated.pricing_aws.go, the same file as components/gpu/prices_data.py).\n"
     )

@@ -57,6 +57,17 @@ def _karpenter_slices(pool_view: Mapping[str, Any], resource: str) -> dict[str, 
     return {t: int(v["capacity"].get(resource, 0)) for t, v in pool_view.get("instanceTypes", {}).items()}
 
 
+LIMIT_REASON = "exceed limits for nodepool"
+
+
+def over_limit(plan: PoolPlan, scenario: Scenario) -> bool:
+    """Whether the scenario asks for more slices than the pool's limit (contract `limit`, the NodePool's) allows: then
+    Karpenter must leave the surplus pending, and does (sigs.k8s.io/karpenter scheduler: "all available instance
+    types exceed limits for nodepool")."""
+    limit = (plan.contract.get("limit") or {}).get(plan.contract["resourceName"])
+    return limit is not None and len(scenario.pods) > int(limit)
+
+
 def _expected_nodes(plan: PoolPlan, scenario: Scenario) -> int | None:
     if scenario.kind == "warm" and plan.warm is not None:
         return math.ceil(plan.warm[1] / plan.per_node)
@@ -113,7 +124,10 @@ def judge_pool(
             verdict.add(f"pool {pool}", f"{scenario.name}: the judge did not answer")
             continue
         subject = f"pool {pool}: {scenario.name}"
+        limited = over_limit(plan, scenario)
         for pod, reason in sorted(result["unschedulable"].items()):
+            if limited and LIMIT_REASON in reason:
+                continue  # the pool's limit at work, as it should be
             verdict.add(subject, f"Karpenter leaves {pod} unschedulable: {reason}")
             if model_places and scenario.kind in ("1", "efa"):
                 verdict.disagree(
@@ -135,7 +149,7 @@ def judge_pool(
                     f"{promised[launch]}",
                 )
         expected = _expected_nodes(plan, scenario)
-        if expected is not None and not result["unschedulable"] and len(claims) != expected:
+        if expected is not None and not limited and not result["unschedulable"] and len(claims) != expected:
             verdict.disagree(
                 Disagreement(pool, f"nodes for {scenario.name}", str(expected), str(len(claims))), "mandatory"
             )

@@ -1,9 +1,9 @@
-"""Stage karpenter (right after placement): Karpenter's own scheduler (v1.14.1, built from source: preflight/karpenter/judge/) decides,
-offline, what it would launch for every GPU pool: the contract pod at 1, at one node's slicesPerNode and one more, the
-warm-slice buffer, and an EFA pool's full EFA + huge pages request. It fails when Karpenter leaves a pod unschedulable,
-launches outside the pool, may launch a type the contract does not list, or disagrees with the placement model
-(stage 5, the fast first pass) on slices per node; every other disagreement with the model is advisory.
-Needs Go (docs/karpenter-judge.md); without it the stage says so in one line.
+"""Stage karpenter, right after placement: Karpenter's own scheduler (v1.14.1, built from source in
+preflight/karpenter/judge/) decides, offline, what it would launch for every GPU pool: the contract pod at 1, at one
+node's slicesPerNode and one more, the warm-slice buffer, and an EFA pool's full EFA + huge pages request. It fails
+when Karpenter leaves a pod unschedulable, launches outside the pool, may launch a type the contract does not list, or
+disagrees with the placement model (the fast first pass) on slices per node; every other disagreement with the model is
+advisory. Needs Go (docs/karpenter-judge.md); without it the stage says so in one line.
 """
 
 from __future__ import annotations

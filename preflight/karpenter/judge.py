@@ -94,16 +94,16 @@ def binary() -> Path:
 def _with_requests(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The pod spec as the API server stores it: a container's requests default to its limits where unset
     (kubernetes pkg/apis/core/v1/defaults.go SetDefaults_Pod), which Karpenter reads."""
-    spec = json.loads(json.dumps(spec))
-    for container in spec.get("containers") or []:
+    stored: dict[str, Any] = json.loads(json.dumps(spec))
+    for container in stored.get("containers") or []:
         resources = container.setdefault("resources", {})
         requests = resources.setdefault("requests", {})
         for name, amount in (resources.get("limits") or {}).items():
             requests.setdefault(name, amount)
-    spec.setdefault("containers", [{"name": "main"}])
-    for container in spec["containers"]:
+    stored.setdefault("containers", [{"name": "main"}])
+    for container in stored["containers"]:
         container.setdefault("image", "judge.invalid/pause")
-    return spec
+    return stored
 
 
 def pod_object(name: str, spec: Mapping[str, Any], namespace: str = "default") -> dict[str, Any]:

@@ -67,8 +67,35 @@ def stack_context(
     return StackContext(run, releases, model)
 
 
-def slice_plans(context: StackContext, demands: Mapping[str, Sequence[int]]) -> dict[tuple[str, int], SlicePlan]:
-    """(pool, N) -> what Karpenter launches for N pending slices of the pool, one judge run for all."""
+@dataclass(frozen=True)
+class Floor:
+    """The cheapest $/slice-hour a pool allows: the type and capacity type whose offering, divided by the slices
+    Karpenter counts per node, is lowest (Karpenter's prices)."""
+
+    usd_per_slice_hour: float
+    instance_type: str
+    capacity_type: str
+
+
+def floors(output: Mapping[str, Any], contracts: Mapping[str, Any]) -> dict[str, Floor]:
+    out = {}
+    for pool, contract in contracts.items():
+        candidates = [
+            Floor(price / view["capacity"][contract["resourceName"]], instance_type, capacity_type)
+            for instance_type, view in output["pools"].get(pool, {}).get("instanceTypes", {}).items()
+            if view["capacity"].get(contract["resourceName"])
+            for capacity_type, price in view["prices"].items()
+        ]
+        if candidates:
+            out[pool] = min(candidates, key=lambda f: (f.usd_per_slice_hour, f.instance_type))
+    return out
+
+
+def slice_plans(
+    context: StackContext, demands: Mapping[str, Sequence[int]]
+) -> tuple[dict[tuple[str, int], SlicePlan], dict[str, Floor]]:
+    """(pool, N) -> what Karpenter launches for N pending slices of the pool, one judge run for all; and each pool's
+    floor price per slice."""
     from preflight.stages.karpenter import daemonsets
 
     plans = {p.pool: p for p in judge.pool_plans(context.run)}
@@ -94,4 +121,4 @@ def slice_plans(context: StackContext, demands: Mapping[str, Sequence[int]]) -> 
         )
         reasons = tuple(sorted(set(answer["unschedulable"].values())))
         out[(scenario.pool, n)] = SlicePlan(scenario.pool, n, launches, len(answer["unschedulable"]), reasons)
-    return out
+    return out, floors(output, {pool: plans[pool].contract for pool in demands})

@@ -232,3 +232,27 @@ def test_a_pod_launched_in_another_pool_fails(stack_or_variant_run, placement_mo
         "pool inference: inference: 1 slice: the NodeClaim allows ['m7i.large'], which the contract does not list"
         in lines
     )
+
+
+def test_verify_plan_names_the_nodes_karpenter_launches(
+    monkeypatch, tmp_path, stack_or_variant_run, placement_model, rendered_releases
+):
+    """`tools.verify dev --plan --slices 17`: one node of the cheapest type holding 17 slices (the project's price
+    table, us-east-1's as Karpenter falls back to), with its $/h, instead of the contract's 1-to-5 range."""
+    import io
+
+    from preflight.karpenter import plans
+    from tools.verify.__main__ import main
+
+    _need_judge()
+    context = plans.StackContext(stack_or_variant_run("dev"), rendered_releases("dev"), placement_model("dev"))
+    monkeypatch.setattr(plans, "stack_context", lambda *a, **k: context)
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(stack_or_variant_run("dev").redacted_outputs()))
+    out = io.StringIO()
+    assert main(["dev", "--plan", "--outputs", str(path), "--slices", "17"], out=out, err=io.StringIO()) == 0
+    contract = stack_or_variant_run("dev").outputs["gpuPools"]["inference"]
+    node = _cheapest_fitting(contract, "us-east-1", 17)
+    price = prices.on_demand_usd_per_hour("us-east-1", node)
+    assert f"  nodes Karpenter launches: 1x {node} (spot), ${price:.2f}/h at Karpenter's prices" in out.getvalue()
+    assert "nodes expected: between" not in out.getvalue()

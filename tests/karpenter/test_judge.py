@@ -22,6 +22,7 @@ from preflight.karpenter import judge
 from preflight.karpenter.verdict import Verdict, judge_pool
 from preflight.stages import karpenter as stage
 from preflight.subject import Subject
+from tests.support.stack_variants import STACK_VARIANTS
 from tests.support.stacks import REPO_STACKS
 
 
@@ -87,6 +88,14 @@ def test_repo_stack_passes_the_judge(judged, stack_or_variant_run, stack):
         wanted = "spot" if "spot" in contract["capacityTypes"] else contract["capacityTypes"][-1]
         assert {c["launch"]["capacityType"] for s in (one, full, over) for c in s["nodeClaims"]} == {wanted}
         assert all(c["pool"] == pool for s in (one, full, over) for c in s["nodeClaims"])
+
+
+@pytest.mark.parametrize("variant", [v.name for v in STACK_VARIANTS])
+def test_every_variant_passes_and_karpenter_agrees_with_the_model(judged, variant):
+    """Every test shape (MIG, MPS, EFA, warm slices, team taints, Tokyo, ...): no finding, no disagreement."""
+    verdict, _, _ = judged(variant)
+    assert [f.line() for f in verdict.findings] == []
+    assert [d.line() for d in verdict.disagreements] == []
 
 
 def test_karpenter_counts_the_contracts_slices_per_node(judged, stack_or_variant_run):

@@ -11,6 +11,7 @@ import copy
 import json
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -265,3 +266,19 @@ def test_verify_plan_names_the_nodes_karpenter_launches(
     price = prices.on_demand_usd_per_hour("us-east-1", node)
     assert f"  nodes Karpenter launches: 1x {node} (spot), ${price:.2f}/h at Karpenter's prices" in out.getvalue()
     assert "nodes expected: between" not in out.getvalue()
+
+
+def test_the_judges_prices_are_the_projects_pricing_snapshot():
+    """The judge prices with the pricing file compiled into the pinned provider module: byte for byte the file
+    components/gpu/prices_data.py was generated from (its sha256 is recorded there)."""
+    import hashlib
+    import subprocess
+
+    from components.gpu import prices_data
+
+    _need_judge()
+    modcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    module = Path(modcache) / f"github.com/aws/karpenter-provider-aws@v{DEFAULT_KARPENTER_VERSION}"
+    for name, sha in prices_data.SOURCE_SHA256.items():
+        text = (module / prices_data.SOURCE_PATH / name).read_text()
+        assert hashlib.sha256(text.encode()).hexdigest() == sha, name

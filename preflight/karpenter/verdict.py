@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preflight.findings import Finding, Severity
+from preflight.karpenter import judge
 from preflight.karpenter.judge import PoolPlan, Scenario
+from preflight.placement import model as placement
 
 # Nodes one scenario needs, as slices per node imply (the model's answer).
 EXPECTED_NODES = {"1": lambda plan: 1, "perNode": lambda plan: 1, "perNode+1": lambda plan: 2, "efa": lambda plan: 1}
@@ -169,3 +171,23 @@ def summary(output: Mapping[str, Any], pool: str) -> list[str]:
         stuck = f"; {len(result['unschedulable'])} unschedulable" if result["unschedulable"] else ""
         lines.append(f"{result['name']}: {what}{stuck}")
     return lines
+
+
+def daemonsets(model: placement.ClusterModel) -> list[tuple[str, dict]]:
+    """Every DaemonSet pod template of the stack (charts and GPU Operator operands): Karpenter adds the overhead of
+    those that would run on a node it launches."""
+    return [(p.name, dict(p.spec)) for p in model.pods if p.kind == "DaemonSet"]
+
+
+def judge_stack(run, model, releases) -> tuple[Verdict, dict, list[judge.PoolPlan]]:
+    """Run the judge once over every pool's scenarios; the verdict, Karpenter's raw answer and the plans."""
+    plans = judge.pool_plans(run)
+    scenarios = {plan.pool: judge.scenarios_for(plan) for plan in plans}
+    data = judge.judge_input(run, daemonsets(model), releases, [s for group in scenarios.values() for s in group])
+    output = judge.run_judge(data)
+    verdict = Verdict()
+    for plan in plans:
+        contract_pod = next((p for p in model.pods if p.name == f"contract {plan.pool}"), None)
+        places = contract_pod is not None and not placement.landing_failures(model, contract_pod, plan.pool)
+        judge_pool(verdict, plan, model, output, scenarios[plan.pool], model_places=places)
+    return verdict, output, plans

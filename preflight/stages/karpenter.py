@@ -10,31 +10,10 @@ from __future__ import annotations
 
 from preflight.findings import StageResult
 from preflight.karpenter import judge
-from preflight.karpenter.verdict import Verdict, judge_pool
-from preflight.placement import model as placement
+from preflight.karpenter.verdict import judge_stack
 from preflight.subject import Subject
 
 TITLE = "judge every GPU pool with Karpenter's own scheduler"
-
-
-def daemonsets(model: placement.ClusterModel) -> list[tuple[str, dict]]:
-    """Every DaemonSet pod template of the stack (charts and GPU Operator operands): Karpenter adds the overhead of
-    those that would run on a node it launches."""
-    return [(p.name, dict(p.spec)) for p in model.pods if p.kind == "DaemonSet"]
-
-
-def judge_stack(run, model, releases) -> tuple[Verdict, dict, list[judge.PoolPlan]]:
-    """Run the judge once over every pool's scenarios; the verdict, Karpenter's raw answer and the plans."""
-    plans = judge.pool_plans(run)
-    scenarios = {plan.pool: judge.scenarios_for(plan) for plan in plans}
-    data = judge.judge_input(run, daemonsets(model), releases, [s for group in scenarios.values() for s in group])
-    output = judge.run_judge(data)
-    verdict = Verdict()
-    for plan in plans:
-        contract_pod = next((p for p in model.pods if p.name == f"contract {plan.pool}"), None)
-        places = contract_pod is not None and not placement.landing_failures(model, contract_pod, plan.pool)
-        judge_pool(verdict, plan, model, output, scenarios[plan.pool], model_places=places)
-    return verdict, output, plans
 
 
 def check(subject: Subject, result: StageResult) -> None:

@@ -20,6 +20,7 @@ from components.gpu import catalog, prices
 from components.versions import DEFAULT_KARPENTER_VERSION
 from preflight.findings import StageResult
 from preflight.karpenter import judge
+from preflight.karpenter import verdict as verdict_module
 from preflight.karpenter.verdict import Verdict, judge_pool
 from preflight.stages import karpenter as stage
 from preflight.subject import Subject
@@ -44,7 +45,9 @@ def judged(stack_or_variant_run, rendered_releases, placement_model):
 
     def get(name: str):
         if name not in cache:
-            cache[name] = stage.judge_stack(stack_or_variant_run(name), placement_model(name), rendered_releases(name))
+            cache[name] = verdict_module.judge_stack(
+                stack_or_variant_run(name), placement_model(name), rendered_releases(name)
+            )
         return cache[name]
 
     return get
@@ -124,7 +127,7 @@ def broken_dev(stack_or_variant_run, rendered_releases, placement_model):
     too_big = copy.deepcopy(plan.slice_pod)
     too_big["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = 33
     scenarios.append(judge.replicated("inference: one pod of 33 slices", "inference", "1", too_big, 1))
-    data = judge.judge_input(run, stage.daemonsets(model), releases, scenarios)
+    data = judge.judge_input(run, verdict_module.daemonsets(model), releases, scenarios)
     pool = next(p for p in data["nodePools"] if p["metadata"]["name"] == "inference")
     types = next(
         r for r in pool["spec"]["template"]["spec"]["requirements"] if r["key"] == "node.kubernetes.io/instance-type"

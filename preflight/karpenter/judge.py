@@ -212,7 +212,13 @@ def run_judge(data: Mapping[str, Any]) -> dict[str, Any]:
         os.unlink(path)
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip() or f"karpenter judge exited {done.returncode}")
-    return dict(json.loads(done.stdout))
+    output = dict(json.loads(done.stdout))
+    # Go writes an empty list as null (a stack without GPU pools has no scenario).
+    output["scenarios"] = output.get("scenarios") or []
+    for scenario in output["scenarios"]:
+        scenario["nodeClaims"] = scenario.get("nodeClaims") or []
+    output["pools"] = output.get("pools") or {}
+    return output
 
 
 # -- scenarios ---------------------------------------------------------------------------------------------------

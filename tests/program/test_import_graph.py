@@ -76,7 +76,7 @@ MAY_IMPORT = {
 # preflight's own layers, lowest first: a module imports only its own layer or lower ones. Stages (one module each,
 # preflight/stages/) meet only through the Subject, never import each other, and only the runner imports them.
 PREFLIGHT_LAYERS = (
-    {"upstream", "findings", "stacks"},
+    {"upstream", "findings", "stacks", "yaml_cache"},
     {"model"},  # the offline program: harness (mocks) and the remote components' children
     {"helm"},
     {"validate"},

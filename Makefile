@@ -5,7 +5,7 @@ STACK ?= dev
 STAMP := $(VENV)/.installed
 ACTIONLINT_STAMP := $(VENV)/.actionlint-installed
 
-.PHONY: render render-all render-cost preflight lint lint-workflows actionlint docs test verify clean
+.PHONY: render render-all render-cost preflight lint lint-workflows actionlint docs test verify judge bench clean
 
 # Python dependencies: all that render, preflight and the tests need (no Node.js).
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -62,6 +62,14 @@ lint-workflows: $(ACTIONLINT_STAMP)
 ## The whole test suite (CI runs `make actionlint test`; without actionlint the workflow lint tests skip locally)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+## Build the Karpenter judge (Karpenter's scheduler in Go, docs/karpenter-judge.md) into ~/.cache/gpu-eks
+judge: $(STAMP)
+	$(VENV)/bin/python -m preflight.karpenter.judge
+
+## Packing cost: what Karpenter launches for 1, 8, 32, 100 slices of every repo pool vs the cheapest $/slice-hour
+bench: judge
+	$(VENV)/bin/python -m tools.karpenter_bench
 
 ## Prove a deployed stack's GPU pools on its cluster (docs/verify.md); e.g.
 ## make verify STACK=dev VERIFY_ARGS="--pool inference --slices 17", or VERIFY_ARGS="--plan --outputs FILE"

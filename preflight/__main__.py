@@ -5,7 +5,8 @@
 
 Stages, in order: render (the program under mocks), helm (every release through its pinned chart with real Helm),
 objects (Kubernetes and CRD schema and CEL), provider-schemas, placement (every pod against the nodes the stack can
-have), policy (the policy pack, mandatory vs advisory), capacity (the controller group at minSize).
+have), karpenter (Karpenter's own scheduler judges every GPU pool; needs Go), policy (the policy pack, mandatory vs
+advisory), capacity (the controller group at minSize).
 A progress line per stage goes to stderr, the report to stdout. Exit codes: 0 every stage passed, 1 a check failed,
 2 the stack cannot be checked (bad config, missing chart sources): one line on stderr.
 """

@@ -35,7 +35,12 @@ def broken(
 def stage_result(run: StackRun, stage: str, releases: dict[str, Any] | None = None) -> tuple[StageResult, str]:
     """One stage (with the stages it builds on) over a run; the result and the terminal report preflight prints."""
     subject = Subject("dev", REPO_ROOT / "Pulumi.dev.yaml", run=run, releases=releases)
-    wanted = {"placement": ["placement"], "capacity": ["placement", "capacity"]}.get(stage, [stage])
+    before = {
+        "placement": ["placement"],
+        "capacity": ["placement", "capacity"],
+        "karpenter": ["placement", "karpenter"],
+    }
+    wanted = before.get(stage, [stage])
     results = run_stages(subject, [s for s in STAGES if s.name in wanted])
     return results[-1], "\n".join(terminal_report("dev", subject.config_file, results))
 
@@ -81,6 +86,19 @@ def test_placement_fails_when_a_pool_taint_keeps_its_contract_pod_off(stack_run,
     contract = [f.message for f in result.findings if f.subject == "contract inference"]
     assert contract and contract[0].startswith("does not land on pool inference and only there:"), report
     assert "taint team=x:NoSchedule is not tolerated" in contract[0]
+
+
+def test_karpenter_fails_when_a_pool_may_launch_a_type_its_contract_does_not_list(stack_run, rendered_releases):
+    def widen(inputs: dict[str, Any]) -> None:
+        requirements = inputs["spec"]["template"]["spec"]["requirements"]
+        next(r for r in requirements if r["key"] == "node.kubernetes.io/instance-type")["values"].append("g6e.xlarge")
+
+    run = broken(stack_run("dev"), NODE_POOL, widen, "gpu-inference")
+    result, report = stage_result(run, "karpenter", rendered_releases("dev"))
+    if result.skipped and "needs Go" in result.skipped:
+        pytest.skip(result.skipped)
+    assert not result.passed
+    assert "pool inference: Karpenter may launch g6e.xlarge, which the contract does not list" in report, report
 
 
 def test_policy_fails_on_an_endpoint_open_to_the_internet(run_with):

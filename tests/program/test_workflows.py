@@ -79,6 +79,15 @@ KNOWN_ACTION_INPUTS: dict[str, set[str]] = {
         "allow-prereleases",
         "freethreaded",
     },
+    "actions/setup-go@v5": {
+        "go-version",
+        "go-version-file",
+        "check-latest",
+        "token",
+        "cache",
+        "cache-dependency-path",
+        "architecture",
+    },
     "actions/setup-node@v4": {
         "always-auth",
         "node-version",

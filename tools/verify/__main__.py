@@ -35,6 +35,7 @@ from tools.verify import kube as kubemod
 from tools.verify import nccl, report
 from tools.verify import workload as wl
 from tools.verify.checks import parse_duration, reasons
+from tools.verify.karpenter import karpenter_lines
 from tools.verify.plan import (
     DEFAULT_NAMESPACE_PREFIX,
     ContractError,
@@ -158,6 +159,7 @@ def print_plan(
     image: str | None,
     out: TextIO,
     nccl_note: str | None,
+    karpenter: tuple[dict[str, str], str | None] = ({}, None),
 ) -> None:
     print(
         f"Plan for stack {stack} (nothing is created with --plan); pools run one after another, namespace "
@@ -167,10 +169,14 @@ def print_plan(
     for plan in plans:
         print("", file=out)
         for line in describe_plan(plan, namespace, wl.describe(workload, image), _scale_in_text(plan)):
-            print(line, file=out)
+            exact = karpenter[0].get(plan.pool.name)
+            print(exact if exact and line.startswith("  nodes expected:") else line, file=out)
     if nccl_note:
         print("", file=out)
         print(nccl_note, file=out)
+    if karpenter[1]:
+        print("", file=out)
+        print(karpenter[1], file=out)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -209,7 +215,8 @@ def main(
     namespace = args.namespace or f"{DEFAULT_NAMESPACE_PREFIX}-{secrets.token_hex(3)}"
     efa_pools, example, nccl_note = nccl.availability(pools, REPO_ROOT) if args.nccl else ([], None, None)
     if args.plan:
-        print_plan(args.stack, plans, namespace, args.workload, args.image, out, nccl_note)
+        exact = karpenter_lines(args.stack, plans, REPO_ROOT)
+        print_plan(args.stack, plans, namespace, args.workload, args.image, out, nccl_note, exact)
         refusals = [r for r in (p.refusal(args.yes) for p in plans) if r]
         for refusal in refusals:
             print(f"refused: {refusal}", file=out)

@@ -105,9 +105,10 @@ def test_a_type_without_an_answer_is_null_and_the_source_says_so(monkeypatch):
     )
 
 
-def test_an_offline_render_quotes_the_snapshot_and_makes_no_lookup():
+def test_an_offline_render_quotes_the_snapshot_and_makes_no_price_lookup():
     run = run_stack("dev")
-    assert run.invokes == []
+    # The caller-identity lookup (the cluster creator, components/config.py) is the program's only invoke offline.
+    assert run.invokes == ["aws:index/getCallerIdentity:getCallerIdentity"]
     assert run.outputs["gpuPools"]["inference"]["priceSource"].startswith("none for us-west-2: Karpenter ")
     assert "spotUsdPerSliceHour" not in run.outputs["gpuPools"]["inference"]
 

@@ -121,13 +121,26 @@ def test_the_interruption_rules_are_upstreams_five_in_order():
     assert ours == upstream
 
 
-def test_the_queue_policy_is_upstreams_but_for_the_documented_version_and_boolean():
+def test_the_queue_policy_is_upstreams_narrowed_to_our_rules():
+    """interruption_queue_policy's docstring: upstream's Allow split into one statement per rule, each scoped by
+    aws:SourceArn and for events.amazonaws.com only; upstream's DenyHTTP as is (boolean written as IAM's string)."""
     (upstream,) = [r for r in _resources().values() if r["Type"] == "AWS::SQS::QueuePolicy"]
-    document = upstream["Properties"]["PolicyDocument"]
-    # interruption_queue_policy's docstring: Version added, aws:SecureTransport written as the string IAM documents.
-    document = {"Version": "2012-10-17", **document}
-    document["Statement"][1]["Condition"]["Bool"]["aws:SecureTransport"] = "false"
-    assert interruption.interruption_queue_policy(QUEUE_ARN) == document
+    allow, deny = upstream["Properties"]["PolicyDocument"]["Statement"]
+    rules = [f"arn:aws:events:{REGION}:111122223333:rule/rule-{i}" for i in range(5)]
+    ours = interruption.interruption_queue_policy(QUEUE_ARN, rules)
+    assert ours["Version"] == "2012-10-17" and len(ours["Statement"]) == len(rules) + 1
+    deny["Condition"]["Bool"]["aws:SecureTransport"] = "false"
+    assert ours["Statement"][-1] == deny
+    upstream_services = allow["Principal"]["Service"]
+    for statement, rule in zip(ours["Statement"][:-1], rules, strict=True):
+        assert (statement["Effect"], statement["Action"], statement["Resource"]) == (
+            allow["Effect"],
+            allow["Action"],
+            allow["Resource"],
+        )
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert "events.amazonaws.com" in upstream_services
+        assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": rule}}
 
 
 def test_the_reserved_capacity_permissions_are_upstreams():

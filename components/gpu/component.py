@@ -163,9 +163,14 @@ def _read_prices(parent: pulumi.Resource, name: str, region: str, plans: Sequenc
     types = sorted({t.name for plan in plans for t in plan.instance_types})
     if not types:
         return None
-    # The Price List API has no endpoint in most regions: an explicit provider in its region.
+    # The Price List API has no endpoint in most regions: an explicit provider in its region. An explicit provider
+    # does not read the stack's aws:* settings, so the profile is passed on (credentials otherwise come from the
+    # environment, as for the default provider).
     pricing = aws.Provider(
-        f"{name}-price-list", region=live_prices.price_list_region(region), opts=pulumi.ResourceOptions(parent=parent)
+        f"{name}-price-list",
+        region=live_prices.price_list_region(region),
+        profile=pulumi.Config("aws").get("profile"),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     on_demand: dict[str, float | None] = {}
     spot: dict[str, float | None] = {}

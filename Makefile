@@ -5,7 +5,7 @@ STACK ?= dev
 STAMP := $(VENV)/.installed
 ACTIONLINT_STAMP := $(VENV)/.actionlint-installed
 
-.PHONY: render render-all lint lint-workflows actionlint test verify clean
+.PHONY: render render-all preflight lint lint-workflows actionlint docs test verify clean
 
 # Python dependencies: all that render, preflight and the tests need (no Node.js).
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -30,6 +30,11 @@ render: $(STAMP)
 render-all: $(STAMP)
 	@for f in Pulumi.*.yaml; do s=$${f#Pulumi.}; s=$${s%.yaml}; $(VENV)/bin/python -m tools.render $$s || exit 1; done
 
+## Every offline check on one stack before `pulumi up` (docs/preflight.md): make preflight STACK=prod, or
+## STACK=path/to/Pulumi.team.yaml for a stack file kept elsewhere; PREFLIGHT_ARGS="--json build/preflight.json"
+preflight: $(STAMP)
+	$(VENV)/bin/python -m preflight $(STACK) $(PREFLIGHT_ARGS)
+
 ## Static checks (CI runs them before the tests): ruff lint and format, mypy; configured in pyproject.toml
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -38,7 +43,13 @@ lint: $(STAMP)
 	@# Each entry-point program is its own `__main__`, so mypy checks them one run each.
 	$(VENV)/bin/mypy policies/__main__.py
 	$(VENV)/bin/mypy examples/gpu-workload/__main__.py examples/gpu-workload/workload.py
+	@# docs/configuration.md is generated from the config declarations; fail when it is stale.
+	$(VENV)/bin/python -m tools.config_reference --check
 	$(MAKE) lint-workflows
+
+## Regenerate docs/configuration.md from the config declarations (components/*/config.py)
+docs: $(STAMP)
+	$(VENV)/bin/python -m tools.config_reference
 
 ## The workflow lint alone: actionlint over .github/workflows plus the project's CI rules
 lint-workflows: $(ACTIONLINT_STAMP)
@@ -48,7 +59,7 @@ lint-workflows: $(ACTIONLINT_STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
-## Prove a deployed stack's GPU pools on its cluster (README "Verifying a live cluster"); e.g.
+## Prove a deployed stack's GPU pools on its cluster (docs/verify.md); e.g.
 ## make verify STACK=dev VERIFY_ARGS="--pool inference --slices 17", or VERIFY_ARGS="--plan --outputs FILE"
 verify: $(STAMP)
 	$(VENV)/bin/python -m tools.verify $(STACK) $(VERIFY_ARGS)

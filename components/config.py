@@ -15,6 +15,7 @@ reads the same keys through `pulumi.Config` for the real program.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -24,23 +25,46 @@ from types import MappingProxyType
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components import versions
-from components.cluster.config import ClusterConfig, check_endpoint_decision, parse_cluster, parse_kubernetes_version
+from components.cluster.config import (
+    CLUSTER_TOP_LEVEL_DOCS,
+    CONTROLLER_NODE_GROUP_SECTION,
+    ENDPOINT_SECTION,
+    ClusterConfig,
+    check_endpoint_decision,
+    parse_cluster,
+    parse_kubernetes_version,
+    settle_cluster_creator,
+)
 from components.common.context import StackContext
-from components.common.parsing import PROJECT, ConfigError, Parser, describe, did_you_mean
-from components.gpu.config import GpuNodePoolConfig, parse_gpu_node_pools, resolve_efa_zones
-from components.karpenter.config import KarpenterConfig, parse_karpenter
+from components.common.parsing import PROJECT, ConfigError, KeyDoc, Parser, SectionDoc, describe, did_you_mean
+from components.gpu.capacity import RESERVATION_TERM_SECTION, TAINT_SECTION
+from components.gpu.config import (
+    GPU_POOL_SECTION,
+    SHARING_SECTION,
+    GpuNodePoolConfig,
+    parse_gpu_node_pools,
+    resolve_efa_zones,
+)
+from components.gpu.storage import ROOT_VOLUME_SECTION
+from components.karpenter.config import FEATURE_GATES_SECTION, KARPENTER_SECTION, KarpenterConfig, parse_karpenter
 from components.karpenter.node_image import parse_node_image
 from components.karpenter.node_pool_config import (
+    BUDGET_SECTION,
+    DISRUPTION_SECTION,
+    NODE_POOL_SECTION,
     NodePoolConfig,
     check_consolidation_policy,
     check_unique_names,
     parse_node_pools,
     pool_key,
 )
-from components.network.config import NetworkConfig, parse_network
+from components.network.config import NETWORK_SECTION, NetworkConfig, NewVpcConfig, parse_network
 from components.observability.config import (
+    NODE_HEALTH_SECTION,
+    OBSERVABILITY_SECTION,
     NodeHealthConfig,
     ObservabilityConfig,
     karpenter_with_repair,
@@ -58,6 +82,7 @@ TOP_LEVEL_KEYS = (
     "clusterLogTypes",
     "clusterLogRetentionDays",
     "clusterCreatorArn",
+    "previewRoleArn",
     "controllerNodeGroup",
     "tags",
     "karpenter",
@@ -74,7 +99,7 @@ CLUSTER_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,38}[A-Za-z0-9]$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 TAG_KEY_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 # Values that stay strings ("1.30" must not become the float 1.3); structured values arrive as JSON.
-SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage")
+SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage", "clusterCreatorArn", "previewRoleArn")
 
 
 @dataclass(frozen=True)
@@ -237,6 +262,12 @@ def _json_or_text(value: str) -> Any:
         return value  # e.g. `nodePools: none` — parse_config then reports the type problem with the key
 
 
+def with_cluster_creator(config: PlatformConfig, caller_arn: str) -> PlatformConfig:
+    """`config` with the cluster creator settled against the deploy's caller identity (`settle_cluster_creator`)."""
+    cluster = settle_cluster_creator(Parser(config.stack), config.cluster, caller_arn)
+    return dataclasses.replace(config, cluster=cluster)
+
+
 def load_config() -> PlatformConfig:
     """Read the current stack's `gpu-eks:*` keys through pulumi.Config and parse them."""
     project = pulumi.get_project()
@@ -248,10 +279,141 @@ def load_config() -> PlatformConfig:
         if value is None:
             continue
         raw[key] = value if key in SCALAR_KEYS else _json_or_text(value)
-    return parse_config(
+    platform = parse_config(
         raw,
         stack=stack,
         project=project,
         region=pulumi.Config("aws").get("region"),
         aws_keys=_configured_project_keys("aws"),
     )
+    if platform.cluster.creator_arn is not None:  # the override: no lookup
+        return platform
+    # Who runs this deploy (sts:GetCallerIdentity; answered in previews too), so the
+    # 409 guard for the cluster creator works without clusterCreatorArn. Before any resource is registered.
+    return with_cluster_creator(platform, aws.get_caller_identity().arn)
+
+
+# -- the configuration reference -------------------------------------------------------------------------------
+# docs/configuration.md is generated from these declarations by `python -m tools.config_reference`: each section
+# names the very tuple of keys its parser passes to Parser.mapping, and the generator refuses a key without a
+# complete KeyDoc (type, default, allowed, example, description), so a new key cannot ship undocumented.
+
+REGION_SECTION = SectionDoc(
+    path="aws",
+    keys=("region",),
+    intro="The AWS provider's own namespace, read by the program as well.",
+    docs={
+        "region": KeyDoc(
+            type="string",
+            default="none: each stack file sets its own; the program refuses a stack without one (and names a "
+            "misspelt key such as `aws:regoin`)",
+            allowed="an AWS region (`us-west-2`, `eu-west-1`, `us-gov-west-1`)",
+            example="us-east-1",
+            description="Where the stack deploys. In `us-east-1`, `us-west-1` and `ca-central-1` the stack must pin "
+            "its zones (`network.availabilityZoneIds`).",
+        ),
+    },
+)
+
+_NEW_VPC = NewVpcConfig()
+_TOP_LEVEL_DOCS = {
+    "clusterName": KeyDoc(
+        type="string",
+        default="`gpu-eks-<stack>`",
+        allowed="2 to 40 letters, digits and `-`, starting with a letter, not ending in `-` (derived IAM role names "
+        "must fit IAM's 64 characters)",
+        example="gpu-prod",
+        description="The EKS cluster's name, and the prefix of the IAM roles, queue and log group the program creates.",
+    ),
+    "network": KeyDoc(
+        type="mapping",
+        default=f"a new VPC: `{_NEW_VPC.cidr}`, {_NEW_VPC.availability_zones} zones, "
+        f"{_NEW_VPC.nat_gateways} NAT gateway",
+        allowed="see `gpu-eks:network` below",
+        example="{cidr: 10.20.0.0/16, natGateways: one-per-az}",
+        description="The VPC this stack creates, or the one it brings.",
+    ),
+    "tags": KeyDoc(
+        type="mapping of tag key to string",
+        default="`{}`",
+        allowed="AWS tag keys (1 to 128 letters, digits, spaces and `_.:/=+-@`, not starting `aws:`) to values of up "
+        "to 256 characters",
+        example="{team: platform, cost-center: '4711'}",
+        description="Tags on every AWS resource the program creates.",
+    ),
+    "karpenter": KeyDoc(
+        type="mapping",
+        default=f"Karpenter {versions.DEFAULT_KARPENTER_VERSION} with EKS Pod Identity",
+        allowed="see `gpu-eks:karpenter` below",
+        example="{identity: irsa}",
+        description="The Karpenter installation.",
+    ),
+    "nodePools": KeyDoc(
+        type="list of mappings",
+        default="`general-amd64` and `general-arm64`",
+        allowed="see `gpu-eks:nodePools[]` below; may be empty",
+        example="[{name: general, architectures: [arm64]}]",
+        description="General-purpose (CPU) NodePools.",
+    ),
+    "gpuNodePools": KeyDoc(
+        type="list of mappings",
+        default="none",
+        allowed="see `gpu-eks:gpuNodePools[]` below",
+        example="[{name: inference, instanceFamilies: [g6], maxGpus: 8}]",
+        description="GPU NodePools, each with its sharing strategy and workload contract.",
+    ),
+    "nodeImage": KeyDoc(
+        type="string",
+        default=f"`{versions.DEFAULT_NODE_IMAGE}` (`components/versions.py`)",
+        allowed="`al2023@v<YYYYMMDD>`, an amazon-eks-ami release tag with AMIs for the stack's `kubernetesVersion` "
+        "("
+        + ", ".join(f"{k8s} → `{tag}`" for k8s, tag in versions.AL2023_FIRST_RELEASE_FOR_KUBERNETES.items())
+        + " or later), or `al2023@latest` (not for real stacks)",
+        example=versions.DEFAULT_NODE_IMAGE,
+        description="The node image (Karpenter AMI alias) of the general pools' EC2NodeClass and of every GPU pool "
+        "without its own; Karpenter picks the NVIDIA variant for GPU types. A new image replaces every node it "
+        "applies to.",
+    ),
+    "observability": KeyDoc(
+        type="mapping",
+        default="`{mode: in-cluster, retentionDays: 15}`",
+        allowed="see `gpu-eks:observability` below",
+        example="{mode: amp, retentionDays: 90}",
+        description="Where metrics live.",
+    ),
+    "nodeHealth": KeyDoc(
+        type="mapping",
+        default="`{autoRepair: true}`",
+        allowed="see `gpu-eks:nodeHealth` below",
+        example="{autoRepair: false}",
+        description="Whether unhealthy nodes are detected and replaced.",
+    ),
+    **CLUSTER_TOP_LEVEL_DOCS,
+}
+
+TOP_LEVEL_SECTION = SectionDoc(
+    path="gpu-eks",
+    keys=TOP_LEVEL_KEYS,
+    intro="Every key is optional unless its default says `required`. Unknown keys at any level are errors.",
+    docs=_TOP_LEVEL_DOCS,
+)
+
+CONFIG_SECTIONS: tuple[SectionDoc, ...] = (
+    REGION_SECTION,
+    TOP_LEVEL_SECTION,
+    NETWORK_SECTION,
+    ENDPOINT_SECTION,
+    CONTROLLER_NODE_GROUP_SECTION,
+    KARPENTER_SECTION,
+    FEATURE_GATES_SECTION,
+    OBSERVABILITY_SECTION,
+    NODE_HEALTH_SECTION,
+    NODE_POOL_SECTION,
+    DISRUPTION_SECTION,
+    BUDGET_SECTION,
+    GPU_POOL_SECTION,
+    SHARING_SECTION,
+    ROOT_VOLUME_SECTION,
+    RESERVATION_TERM_SECTION,
+    TAINT_SECTION,
+)

@@ -41,7 +41,7 @@ class Platform(pulumi.ComponentResource):
                 vpc_id=self.network.vpc_id,
                 private_subnet_ids=self.network.private_subnet_ids,
                 public_subnet_ids=self.network.public_subnet_ids,
-                # Karpenter's IRSA identity is the only user of the cluster's IAM OIDC provider.
+                # The IAM OIDC provider serves IRSA: Karpenter's, the EBS CSI driver's and the AMP roles'.
                 create_oidc_provider=config.karpenter.identity == IRSA,
             ),
             opts=child,
@@ -62,6 +62,8 @@ class Platform(pulumi.ComponentResource):
                     gpu_pool_names=[pool.name for pool in config.gpu_node_pools],
                     gpu_operator=gpu_operator,
                     gpu_tolerations=gpu_tolerations,
+                    # One pod identity mechanism per stack: Karpenter's choice.
+                    irsa=config.karpenter.identity == IRSA,
                 ),
                 opts=child,
             )

@@ -14,6 +14,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pulumi
@@ -25,6 +26,30 @@ PROJECT = "gpu-eks"
 DNS_LABEL_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # Karpenter's duration syntax (NodePool CRD pattern for consolidateAfter / expireAfter).
 DURATION_PATTERN = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
+
+
+@dataclass(frozen=True)
+class KeyDoc:
+    """How the configuration reference documents one key. Every field is required: docs/configuration.md is
+    generated from these (`python -m tools.config_reference`), and the generator refuses a key without them."""
+
+    type: str  # what YAML value it takes: `string`, `integer`, `list of strings`, `mapping`, ...
+    default: str  # what the program uses when the key is absent (`required` when it must be given)
+    allowed: str  # the values the parser accepts, as its error messages say them
+    example: str  # a YAML value a stack file could carry
+    description: str  # what it does and why
+
+
+@dataclass(frozen=True)
+class SectionDoc:
+    """One mapping the parser reads with `Parser.mapping`: its path in the stack file, the very tuple of keys the
+    parser allows there, and a KeyDoc per key. `components.config.CONFIG_SECTIONS` lists them all."""
+
+    path: str  # `gpu-eks:network`, `gpu-eks:gpuNodePools[]`, `gpu-eks:gpuNodePools[].sharing`
+    keys: Sequence[str]
+    docs: Mapping[str, KeyDoc]
+    intro: str = ""
+    notes: Sequence[str] = field(default_factory=tuple)
 
 
 class ConfigError(pulumi.RunError):

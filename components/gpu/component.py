@@ -33,6 +33,7 @@ from components.gpu.efa import (
     efa_node_pool,
     hugepages_overlay,
     placement_group_name,
+    placement_group_selector,
     pool_network_cards,
 )
 from components.gpu.live_prices import LivePrices
@@ -261,7 +262,8 @@ class _Efa:
             for direction in ("ingress", "egress")
         ]
         self.security_group = [group, *rules]
-        for plan in plans:
+        # A pool that names an existing group (its capacity reservation's) gets none: the group is not ours.
+        for plan in (plan for plan in plans if plan.config.placement_group is None):
             self.placement_groups[plan.name] = aws.ec2.PlacementGroup(
                 f"{name}-{plan.name}-placement",
                 name=placement_group_name(self.cluster_name, plan.name),
@@ -288,19 +290,25 @@ class _Efa:
         return efa_node_class(
             node_class,
             network_cards=pool_network_cards(plan.instance_types),
-            placement_group=placement_group_name(self.cluster_name, plan.name),
+            placement_group=self._selector(plan),
             cluster_name=self.cluster_name,
         )
+
+    def _selector(self, plan: GpuPoolPlan) -> dict[str, str]:
+        existing = plan.config.placement_group
+        return placement_group_selector(self.cluster_name, plan.name, existing.selector() if existing else None)
 
     def releases_for(self, plan: GpuPoolPlan) -> list[k8s.helm.v3.Release]:
         """An EFA pool's NodePool waits for the EFA device plugin, as every GPU pool waits for the NVIDIA one."""
         return self.releases if plan.config.efa else []
 
     def node_class_dependencies(self, plan: GpuPoolPlan) -> list[pulumi.Resource]:
-        """An EFA node class waits for its placement group and the EFA security group and rules it selects."""
+        """An EFA node class waits for the placement group we create for it and the EFA security group and rules it
+        selects (an existing group is already there)."""
         if not plan.config.efa:
             return []
-        return [self.placement_groups[plan.name], *self.security_group]
+        created = self.placement_groups.get(plan.name)
+        return [*([created] if created else []), *self.security_group]
 
     def node_pool(self, plan: GpuPoolPlan) -> dict[str, Any]:
         return efa_node_pool(gpu_node_pool(plan, _node_class_name(plan)), _zone(plan))
@@ -312,7 +320,7 @@ class _Efa:
             **contract,
             "efa": efa_contract(
                 plan.instance_types,
-                placement_group=placement_group_name(self.cluster_name, plan.name),
+                placement_group=next(iter(self._selector(plan).values())),
                 zone=_zone(plan),
             ),
         }

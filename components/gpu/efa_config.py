@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from components import versions
@@ -21,6 +22,39 @@ from components.network.config import NetworkConfig, NewVpcConfig
 
 EFA_KEY = "efa"
 ZONE_KEY = "zone"
+PLACEMENT_GROUP_KEY = "placementGroup"
+# The EC2NodeClass placementGroupSelector's id pattern (v1.14.1 CRD); EC2 placement group names are up to 255 ASCII
+# characters (CreatePlacementGroup GroupName).
+PLACEMENT_GROUP_ID_PATTERN = re.compile(r"^pg-[0-9a-z]+$")
+PLACEMENT_GROUP_NAME_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class PlacementGroupRef:
+    """An existing EC2 placement group an EFA pool launches into, by name or by ID (exactly one is set).
+
+    Why: a capacity reservation made in a cluster placement group is used only by launches into that group (EC2 User
+    Guide, "Capacity Reservations in cluster placement groups"), and Karpenter does not pair them itself: its
+    reservation queries filter by ID, owner, tags and instance-match criteria only, never by placement group
+    (aws/karpenter-provider-aws@v1.14.1 pkg/providers/capacityreservation/types.go
+    `DescribeCapacityReservationsInput`), and it launches into the one group the node class selects
+    (pkg/providers/launchtemplate/launchtemplate.go). So the pool must select the reservation's group.
+    """
+
+    name: str | None = None
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.name is None) == (self.id is None):
+            raise ValueError("a placement group reference has exactly one of name and id")
+
+    def selector(self) -> dict[str, str]:
+        """The EC2NodeClass `placementGroupSelector` (name and id are mutually exclusive there too)."""
+        return {"name": self.name} if self.name is not None else {"id": str(self.id)}
+
+    def describe(self) -> str:
+        """How the contract and the docs name the group: its name, or its ID."""
+        return self.name if self.name is not None else str(self.id)
 
 
 def efa_types_of(instance_types: Sequence[str]) -> list[str]:
@@ -103,6 +137,40 @@ def parse_zone(parser: Parser, raw_pool: Mapping[str, Any], key: str, efa: bool)
             "allowed: one zone name such as us-east-1b",
         )
     return parser.string(value, key, allowed="one zone name such as us-east-1b")
+
+
+def parse_placement_group(parser: Parser, raw_pool: Mapping[str, Any], key: str, efa: bool) -> PlacementGroupRef | None:
+    """`placementGroup: {name: ...}` or `{id: pg-...}`: launch an EFA pool into an existing cluster placement group
+    (the one its capacity reservation was made in) instead of the one the program creates."""
+    if PLACEMENT_GROUP_KEY not in raw_pool:
+        return None
+    key = f"{key}.{PLACEMENT_GROUP_KEY}"
+    allowed = "allowed: {name: <placement group name>} or {id: pg-...} of an existing cluster placement group"
+    if not efa:
+        raise parser.error(
+            key,
+            "applies only to EFA pools (they are the pools launched into a placement group)",
+            f"{allowed}, with efa: true",
+        )
+    raw = parser.mapping(raw_pool[PLACEMENT_GROUP_KEY], key, ("name", "id"))
+    if len(raw) != 1:
+        raise parser.error(
+            key,
+            f"sets {' and '.join(sorted(raw)) or 'neither name nor id'}; Karpenter's placementGroupSelector takes "
+            "exactly one of them",
+            allowed,
+        )
+    if "id" in raw:
+        return PlacementGroupRef(
+            id=parser.string(
+                raw["id"], f"{key}.id", PLACEMENT_GROUP_ID_PATTERN, "a placement group ID such as pg-0a1b2c3d"
+            )
+        )
+    return PlacementGroupRef(
+        name=parser.string(
+            raw["name"], f"{key}.name", PLACEMENT_GROUP_NAME_PATTERN, "a placement group name (1-255 ASCII characters)"
+        )
+    )
 
 
 def _pinned_zones(network: NetworkConfig) -> list[str]:

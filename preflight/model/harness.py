@@ -45,6 +45,9 @@ from preflight.model.children import UNKNOWN, Child, ClusterCore, ComponentReque
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MOCK_ACCOUNT_ID = "123456789012"
+GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+# Who runs the program under mocks: a session of a deploy role, as `aws sts get-caller-identity` prints it.
+MOCK_CALLER_ARN = f"arn:aws:sts::{MOCK_ACCOUNT_ID}:assumed-role/gpu-eks-deployer/pulumi"
 SECRET_PLACEHOLDER = "[secret]"
 UNKNOWN_PLACEHOLDER = "[unknown]"
 _UNKNOWN = rpc.UNKNOWN
@@ -196,6 +199,14 @@ class RealisticMocks(pulumi_mocks.Mocks):
             return remote_components.availability_zones(args.args.get("region") or self.region), None
         if args.token in (GET_PRODUCT, GET_SPOT_PRICE):
             return price_lookup_answer(args.token, dict(args.args)), None
+        if args.token == GET_CALLER_IDENTITY:
+            # The program's caller lookup (components.config.load_config): a deploy role's session, as CI runs it.
+            return {
+                "accountId": MOCK_ACCOUNT_ID,
+                "arn": MOCK_CALLER_ARN,
+                "id": MOCK_ACCOUNT_ID,
+                "userId": f"AROA{_stable_hex('caller')}:pulumi",
+            }, None
         return {}, None
 
     def arn(self, service: str, resource: str, region: str | None = None, account: str = MOCK_ACCOUNT_ID) -> str:

@@ -42,6 +42,7 @@ GPU_POOL_FIELDS: dict[str, set[str]] = {
     "rootVolume": {"map"},
     "efa": {"bool"},
     "zone": {"str"},
+    "placementGroup": {"map"},
 }
 # A pool using reserved capacity and one with a team taint, to put wrong values into their nested keys.
 RESERVED = {**GPU, "capacityTypes": ["reserved", "on-demand"], "capacityReservations": [{"id": "cr-0123456789abcdef0"}]}
@@ -135,6 +136,24 @@ KEYS += [
         {"int"},
     ),
     ({"gpuNodePools": [dict(EFA)]}, ("gpuNodePools", 0, "zone"), "gpuNodePools[0] (g).zone", {"str"}),
+    (
+        {"gpuNodePools": [dict(EFA)]},
+        ("gpuNodePools", 0, "placementGroup"),
+        "gpuNodePools[0] (g).placementGroup",
+        {"map"},
+    ),
+    (
+        {"gpuNodePools": [{**EFA, "placementGroup": {"name": "cpg"}}]},
+        ("gpuNodePools", 0, "placementGroup", "name"),
+        "gpuNodePools[0] (g).placementGroup.name",
+        {"str"},
+    ),
+    (
+        {"gpuNodePools": [{**EFA, "placementGroup": {"id": "pg-0123"}}]},
+        ("gpuNodePools", 0, "placementGroup", "id"),
+        "gpuNodePools[0] (g).placementGroup.id",
+        {"str"},
+    ),
     # The reported trap: a list or a mapping here ended in `TypeError: unhashable type`.
     (
         {"gpuNodePools": [dict(MIG)]},

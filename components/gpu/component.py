@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.cluster.component import Cluster
 from components.common.context import StackContext
+from components.common.lookups import lookups_enabled
 from components.common.names import POOL_LABEL
 from components.gpu import live_prices
 from components.gpu.config import GpuNodePoolConfig
@@ -149,7 +150,7 @@ class GpuCapacity(pulumi.ComponentResource):
                         parent=self, provider=cluster.provider, depends_on=[*karpenter_ready, node_pool, template]
                     ),
                 )
-        live = _read_prices(self, name, context.region, plans) if live_prices.live_prices_enabled() else None
+        live = _read_prices(self, name, context.region, plans) if lookups_enabled() else None
         self.pool_contracts = {
             plan.name: efa.contract(plan, workload_contract(plan, context.region, live)) for plan in plans
         }

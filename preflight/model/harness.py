@@ -199,6 +199,8 @@ class RealisticMocks(pulumi_mocks.Mocks):
             return remote_components.availability_zones(args.args.get("region") or self.region), None
         if args.token in (GET_PRODUCT, GET_SPOT_PRICE):
             return price_lookup_answer(args.token, dict(args.args)), None
+        if args.token == GET_SUBNET:
+            return subnet_answer(self.region, str(args.args.get("id"))), None
         if args.token == GET_CALLER_IDENTITY:
             # The program's caller lookup (components.config.load_config): a deploy role's session, as CI runs it.
             return {
@@ -601,6 +603,16 @@ def stack_config_from_files(
         else:
             config[full_key] = json.dumps(value)
     return config, secret_keys
+
+
+GET_SUBNET = "aws:ec2/getSubnet:getSubnet"
+
+
+def subnet_answer(region: str, subnet_id: str) -> dict[str, Any]:
+    """The mocked aws.ec2.get_subnet: a subnet's zone is the region's a, b or c by its ID's last hex digit mod 3
+    (subnet-0aaa1111 -> b), so a test can name subnets in the zones it wants."""
+    letter = "abc"[int(subnet_id[-1], 16) % 3]
+    return {"id": subnet_id, "availabilityZone": f"{region}{letter}", "vpcId": "vpc-0abc12345"}
 
 
 GET_PRODUCT = "aws:pricing/getProduct:getProduct"

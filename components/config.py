@@ -39,6 +39,7 @@ from components.cluster.config import (
     settle_cluster_creator,
 )
 from components.common.context import StackContext
+from components.common.lookups import lookups_enabled
 from components.common.parsing import PROJECT, ConfigError, KeyDoc, Parser, SectionDoc, describe, did_you_mean
 from components.gpu.capacity import RESERVATION_TERM_SECTION, TAINT_SECTION
 from components.gpu.config import (
@@ -48,6 +49,7 @@ from components.gpu.config import (
     parse_gpu_node_pools,
     resolve_efa_zones,
 )
+from components.gpu.efa_config import check_efa_zones_have_private_subnets
 from components.gpu.storage import ROOT_VOLUME_SECTION
 from components.karpenter.config import FEATURE_GATES_SECTION, KARPENTER_SECTION, KarpenterConfig, parse_karpenter
 from components.karpenter.node_image import parse_node_image
@@ -61,7 +63,7 @@ from components.karpenter.node_pool_config import (
     parse_node_pools,
     pool_key,
 )
-from components.network.config import NETWORK_SECTION, NetworkConfig, NewVpcConfig, parse_network
+from components.network.config import NETWORK_SECTION, ExistingVpcConfig, NetworkConfig, NewVpcConfig, parse_network
 from components.observability.config import (
     NODE_HEALTH_SECTION,
     OBSERVABILITY_SECTION,
@@ -286,6 +288,15 @@ def load_config() -> PlatformConfig:
         region=pulumi.Config("aws").get("region"),
         aws_keys=_configured_project_keys("aws"),
     )
+    if (
+        lookups_enabled()
+        and isinstance(platform.network, ExistingVpcConfig)
+        and any(p.efa for p in platform.gpu_node_pools)
+    ):
+        # A brought VPC's subnet zones are known only to EC2: an EFA zone without a private subnet would leave its
+        # pool's subnet selector empty (Karpenter never launches). Checked before any resource is registered.
+        subnet_zones = {s: aws.ec2.get_subnet(id=s).availability_zone for s in platform.network.private_subnet_ids}
+        check_efa_zones_have_private_subnets(Parser(stack), platform.gpu_node_pools, subnet_zones)
     if platform.cluster.creator_arn is not None:  # the override: no lookup
         return platform
     # Who runs this deploy (sts:GetCallerIdentity; answered in previews too), so the

@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.cluster.component import Cluster
 from components.common.context import StackContext
+from components.common.lookups import lookups_enabled
 from components.common.names import POOL_LABEL
 from components.gpu import live_prices
 from components.gpu.config import GpuNodePoolConfig
@@ -149,7 +150,7 @@ class GpuCapacity(pulumi.ComponentResource):
                         parent=self, provider=cluster.provider, depends_on=[*karpenter_ready, node_pool, template]
                     ),
                 )
-        live = _read_prices(self, name, context.region, plans) if live_prices.live_prices_enabled() else None
+        live = _read_prices(self, name, context.region, plans) if lookups_enabled() else None
         self.pool_contracts = {
             plan.name: efa.contract(plan, workload_contract(plan, context.region, live)) for plan in plans
         }
@@ -164,9 +165,14 @@ def _read_prices(parent: pulumi.Resource, name: str, region: str, plans: Sequenc
     types = sorted({t.name for plan in plans for t in plan.instance_types})
     if not types:
         return None
-    # The Price List API has no endpoint in most regions: an explicit provider in its region.
+    # The Price List API has no endpoint in most regions: an explicit provider in its region. An explicit provider
+    # does not read the stack's aws:* settings, so the profile is passed on (credentials otherwise come from the
+    # environment, as for the default provider).
     pricing = aws.Provider(
-        f"{name}-price-list", region=live_prices.price_list_region(region), opts=pulumi.ResourceOptions(parent=parent)
+        f"{name}-price-list",
+        region=live_prices.price_list_region(region),
+        profile=pulumi.Config("aws").get("profile"),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     on_demand: dict[str, float | None] = {}
     spot: dict[str, float | None] = {}

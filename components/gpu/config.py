@@ -519,7 +519,9 @@ GPU_POOL_SECTION = SectionDoc(
             allowed="1 to 10000",
             example="8",
             description="Physical GPUs the pool may hold: its NodePool limit (written in slices of the pool's "
-            "resource) and the cost guard of `tools.verify`.",
+            "resource) and the cost guard of `tools.verify`. Types with more GPUs than this are left out of the "
+            "pool (Karpenter could never launch them): the render says so and the contract lists them in "
+            "`excludedByMaxGpus`; a pool where no type fits is refused.",
         ),
         "sharing": KeyDoc(
             type="mapping",
@@ -630,7 +632,8 @@ GPU_POOL_SECTION = SectionDoc(
             type="string",
             default="the first of `network.availabilityZoneIds` by name; required when the stack does not pin zones",
             allowed="with `efa: true` only: one zone name of the stack's region, one of the pinned zones when the "
-            "stack pins them",
+            "stack pins them (a pinned zone's ID, e.g. `use1-az4`, is accepted too), else one of the new VPC's "
+            "first `availabilityZones` zones (the others have no private subnet)",
             example="us-east-1b",
             description="The one zone of the EFA pool's placement group: pick one that offers the instance type "
             "and holds any capacity reservation the pool uses.",

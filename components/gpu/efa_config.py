@@ -239,3 +239,17 @@ def _zone_of_id(parser: Parser, key: str, zone_id: str, network: NetworkConfig) 
         "allowed: the zone's name in this account (`aws ec2 describe-availability-zones` lists both), or pin the "
         "zones with network.availabilityZoneIds, then the ID is accepted",
     )
+
+
+def check_efa_zones_have_private_subnets(parser: Parser, pools: Sequence[Any], subnet_zones: Mapping[str, str]) -> None:
+    """Every EFA pool's zone holds one of the brought VPC's private subnets (`subnet_zones`: subnet ID -> zone name,
+    from EC2 at deploy time): Karpenter selects the pool's subnets by the zone, so none there means no node ever."""
+    zones = sorted(set(subnet_zones.values()))
+    for index, pool in enumerate(pools):
+        if pool.efa and pool.zone not in zones:
+            raise parser.error(
+                f"gpuNodePools[{index}] ({pool.name}).{ZONE_KEY}",
+                f"{pool.zone} has none of network.privateSubnetIds (they are in {', '.join(zones)})",
+                f"allowed: one of {', '.join(zones)}, or add a private subnet in {pool.zone} to "
+                "network.privateSubnetIds",
+            )

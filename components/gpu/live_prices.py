@@ -14,29 +14,22 @@ AWS, per instance type of the pools, as provider lookups:
 * **Spot**: `aws.ec2.get_spot_price` (DescribeSpotPriceHistory), Linux/UNIX, the most recent price in any zone of
   the stack's region, for pools that may use spot.
 
-Renders (tools.render, preflight, the tests) stay offline: the model harness sets `GPU_EKS_PRICES=snapshot`, and
-the contract then carries the snapshot as before. Pure functions only; components/gpu/component.py makes the calls.
+Renders (tools.render, preflight, the tests) stay offline (components.common.lookups: the model harness turns the
+lookups off), and the contract then carries the snapshot as before. Pure functions only; components/gpu/component.py
+makes the calls.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-PRICES_ENV = "GPU_EKS_PRICES"  # "snapshot": use the offline data (set by the model harness); anything else: live
-SNAPSHOT = "snapshot"
 SERVICE_CODE = "AmazonEC2"
 SPOT_FILTERS = ({"name": "product-description", "values": ["Linux/UNIX"]},)
 ON_DEMAND_SOURCE = "AWS Price List API"
 SPOT_SOURCE = "EC2 spot price history"
-
-
-def live_prices_enabled(environ: Mapping[str, str] = os.environ) -> bool:
-    """True at deploy time; False in an offline render (the harness sets GPU_EKS_PRICES=snapshot)."""
-    return environ.get(PRICES_ENV, "") != SNAPSHOT
 
 
 def price_list_region(region: str) -> str:

@@ -39,7 +39,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.gpu import live_prices
+from components.common import lookups as lookups_switch
 from preflight.model import children as remote_components
 from preflight.model.children import UNKNOWN, Child, ClusterCore, ComponentRequest, Unknown
 
@@ -199,6 +199,8 @@ class RealisticMocks(pulumi_mocks.Mocks):
             return remote_components.availability_zones(args.args.get("region") or self.region), None
         if args.token in (GET_PRODUCT, GET_SPOT_PRICE):
             return price_lookup_answer(args.token, dict(args.args)), None
+        if args.token == GET_SUBNET:
+            return subnet_answer(self.region, str(args.args.get("id"))), None
         if args.token == GET_CALLER_IDENTITY:
             # The program's caller lookup (components.config.load_config): a deploy role's session, as CI runs it.
             return {
@@ -603,6 +605,16 @@ def stack_config_from_files(
     return config, secret_keys
 
 
+GET_SUBNET = "aws:ec2/getSubnet:getSubnet"
+
+
+def subnet_answer(region: str, subnet_id: str) -> dict[str, Any]:
+    """The mocked aws.ec2.get_subnet: a subnet's zone is the region's a, b or c by its ID's last hex digit mod 3
+    (subnet-0aaa1111 -> b), so a test can name subnets in the zones it wants."""
+    letter = "abc"[int(subnet_id[-1], 16) % 3]
+    return {"id": subnet_id, "availabilityZone": f"{region}{letter}", "vpcId": "vpc-0abc12345"}
+
+
 GET_PRODUCT = "aws:pricing/getProduct:getProduct"
 GET_SPOT_PRICE = "aws:ec2/getSpotPrice:getSpotPrice"
 # The mocks' prices: AWS would answer with its own; these stand-ins are fixed, so tests can type the expected figures
@@ -657,7 +669,7 @@ def run_program(
     preview: bool = False,
     project: str = "gpu-eks",
     stack_references: dict[str, dict[str, Any]] | None = None,
-    price_lookups: bool = False,
+    lookups: bool = False,
 ) -> StackRun:
     """Run `program` (default: the repo's __main__.py) under mocks with `config`; return what it registered.
 
@@ -666,12 +678,12 @@ def run_program(
     """
     region = config.get("aws:region", "us-west-2")
     mocks = RealisticMocks(region=region, stack=stack, stack_references=stack_references)
-    # An offline render quotes the price snapshot; `price_lookups` runs the deploy-time lookups against the mocks.
-    previous_prices = os.environ.get(live_prices.PRICES_ENV)
-    if price_lookups:
-        os.environ.pop(live_prices.PRICES_ENV, None)
+    # An offline render makes no deploy-time lookup (price snapshot); `lookups` runs them against the mocks.
+    previous = os.environ.get(lookups_switch.LOOKUPS_ENV)
+    if lookups:
+        os.environ.pop(lookups_switch.LOOKUPS_ENV, None)
     else:
-        os.environ[live_prices.PRICES_ENV] = live_prices.SNAPSHOT
+        os.environ[lookups_switch.LOOKUPS_ENV] = lookups_switch.OFF
     monitor = RecordingMonitor(mocks, preview=preview)
     # Exports would otherwise leak from one run into the next in the same process.
     settings.ROOT.set(None)
@@ -701,10 +713,10 @@ def run_program(
     try:
         _sync_await(run_pulumi_func(body))
     finally:
-        if previous_prices is None:
-            os.environ.pop(live_prices.PRICES_ENV, None)
+        if previous is None:
+            os.environ.pop(lookups_switch.LOOKUPS_ENV, None)
         else:
-            os.environ[live_prices.PRICES_ENV] = previous_prices
+            os.environ[lookups_switch.LOOKUPS_ENV] = previous
     return StackRun(
         stack=stack,
         resources=list(monitor.registrations),
@@ -722,12 +734,12 @@ def run_stack(
     config_file: Path | None = None,
     overrides: dict[str, Any] | None = None,
     preview: bool = False,
-    price_lookups: bool = False,
+    lookups: bool = False,
 ) -> StackRun:
     """Run the program for a repo stack file, optionally overriding `gpu-eks:*` keys (tests use this).
 
-    `preview=True` runs it as a first `pulumi preview` would (computed outputs unknown); `price_lookups=True` as a
-    deploy reads prices (the mocks answer the Price List and spot price lookups)."""
+    `preview=True` runs it as a first `pulumi preview` would (computed outputs unknown); `lookups=True` as a deploy
+    makes its lookups (the mocks answer the Price List, spot price and subnet lookups)."""
     config, secret_keys = stack_config_from_files(stack, config_file)
     for key, value in (overrides or {}).items():
         full_key = key if ":" in key else f"gpu-eks:{key}"
@@ -735,7 +747,7 @@ def run_stack(
             config.pop(full_key, None)
         else:
             config[full_key] = value if isinstance(value, str) else json.dumps(value)
-    return run_program(stack, config, secret_keys, preview=preview, price_lookups=price_lookups)
+    return run_program(stack, config, secret_keys, preview=preview, lookups=lookups)
 
 
 def _jsonable(value: Any) -> Any:

@@ -160,3 +160,35 @@ def test_a_boolean_where_a_name_goes_says_quote_it():
     assert error.problem == (
         "expected a non-empty string, got bool True (YAML reads unquoted on/yes/true as true): quote the word you meant"
     )
+
+
+# A brought VPC's private subnets, as the harness's mocked EC2 places them (preflight/model/harness.py
+# subnet_answer: the ID's last hex digit mod 3): subnet-0aaa1111 -> b, subnet-0bbb2222 -> c.
+BROUGHT_VPC = {
+    "vpcId": "vpc-0abc12345",
+    "privateSubnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"],
+    "publicSubnetIds": ["subnet-0ccc3333", "subnet-0ddd4444"],
+}
+
+
+def test_an_efa_zone_without_a_private_subnet_of_a_brought_vpc_is_refused_at_deploy():
+    from components.common.parsing import ConfigError
+    from preflight.model.harness import run_stack
+
+    pools = [{**EFA_POOL, "zone": "us-west-2a"}]
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", overrides={"network": BROUGHT_VPC, "gpuNodePools": pools}, lookups=True)
+    assert str(caught.value) == (
+        "dev: gpu-eks:gpuNodePools[0] (train).zone: us-west-2a has none of network.privateSubnetIds (they are in "
+        "us-west-2b, us-west-2c); allowed: one of us-west-2b, us-west-2c, or add a private subnet in us-west-2a to "
+        "network.privateSubnetIds"
+    )
+
+
+def test_an_efa_zone_with_a_private_subnet_of_a_brought_vpc_deploys():
+    from preflight.model.harness import GET_SUBNET, run_stack
+
+    pools = [{**EFA_POOL, "zone": "us-west-2c"}]
+    run = run_stack("dev", overrides={"network": BROUGHT_VPC, "gpuNodePools": pools}, lookups=True)
+    assert run.invokes.count(GET_SUBNET) == 2
+    assert run.outputs["gpuPools"]["train"]["efa"]["zone"] == "us-west-2c"

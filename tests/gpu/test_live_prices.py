@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from components.common.lookups import lookups_enabled
 from components.gpu import live_prices
 from preflight.model import harness
 from preflight.model.harness import GET_PRODUCT, GET_SPOT_PRICE, run_stack
@@ -27,7 +28,7 @@ ON_DEMAND_G6 = {
 @pytest.fixture(scope="module")
 def deployed_dev():
     """dev (us-west-2, where the snapshot has no prices) as a deploy runs it: prices read from AWS (the mocks)."""
-    return run_stack("dev", price_lookups=True)
+    return run_stack("dev", lookups=True)
 
 
 def test_a_deploy_reads_on_demand_prices_in_the_stacks_region(deployed_dev):
@@ -81,7 +82,7 @@ SIZES = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24x
 
 
 def test_an_on_demand_pool_asks_no_spot_price():
-    run = run_stack("dev", overrides={"gpuNodePools": [ON_DEMAND_G6]}, price_lookups=True)
+    run = run_stack("dev", overrides={"gpuNodePools": [ON_DEMAND_G6]}, lookups=True)
     contract = run.outputs["gpuPools"]["inference"]
     assert "spotUsdPerSliceHour" not in contract and "spotPriceSource" not in contract
     assert GET_SPOT_PRICE not in run.invokes
@@ -97,7 +98,7 @@ def test_a_type_without_an_answer_is_null_and_the_source_says_so(monkeypatch):
         return answer(token, args)
 
     monkeypatch.setattr(harness, "price_lookup_answer", no_product_for_g6_xlarge)
-    run = run_stack("dev", overrides={"gpuNodePools": [ON_DEMAND_G6]}, price_lookups=True)
+    run = run_stack("dev", overrides={"gpuNodePools": [ON_DEMAND_G6]}, lookups=True)
     contract = run.outputs["gpuPools"]["inference"]
     assert contract["usdPerSliceHour"] == {"g6.xlarge": None, "g6.12xlarge": 0.2569}
     assert contract["priceSource"] == (
@@ -107,8 +108,7 @@ def test_a_type_without_an_answer_is_null_and_the_source_says_so(monkeypatch):
 
 def test_an_offline_render_quotes_the_snapshot_and_makes_no_price_lookup():
     run = run_stack("dev")
-    # The caller-identity lookup (the cluster creator, components/config.py) is the program's only invoke offline.
-    assert run.invokes == ["aws:index/getCallerIdentity:getCallerIdentity"]
+    assert GET_PRODUCT not in run.invokes and GET_SPOT_PRICE not in run.invokes
     assert run.outputs["gpuPools"]["inference"]["priceSource"].startswith("none for us-west-2: Karpenter ")
     assert "spotUsdPerSliceHour" not in run.outputs["gpuPools"]["inference"]
 
@@ -152,5 +152,5 @@ def test_metal_sizes_are_dedicated_bare_metal_products():
 
 
 def test_only_the_harness_turns_the_lookups_off():
-    assert live_prices.live_prices_enabled({}) is True
-    assert live_prices.live_prices_enabled({"GPU_EKS_PRICES": "snapshot"}) is False
+    assert lookups_enabled({}) is True
+    assert lookups_enabled({"GPU_EKS_LOOKUPS": "off"}) is False

@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+from preflight.model.harness import run_stack
+from tests.support.stack_variants import STACK_VARIANTS, StackVariant
 from tests.tools.conftest import INFERENCE
 from tools.verify import kube as kubemod
 from tools.verify.__main__ import EXIT_PASS, EXIT_USAGE, main
@@ -251,6 +253,9 @@ ONE_NODE_POOL = {  # one g6.xlarge (1 L4) at most: limit 1 GPU = 4 slices
 }
 
 
+ONE_NODE_VARIANT = StackVariant("one-node-pool", "dev", {"gpuNodePools": [ONE_NODE_POOL]})
+
+
 def test_a_one_node_pools_default_plan_fits_its_limit(run_with, tmp_path):
     """Two g6.xlarge would be 8 slices, over the limit of 4: the default is the 4 the limit allows, one node."""
     outputs = run_with("dev", gpuNodePools=[ONE_NODE_POOL]).redacted_outputs()
@@ -295,3 +300,14 @@ def test_plan_on_a_warm_pool_says_what_it_counts(run_with, tmp_path):
     assert code == EXIT_PASS, out
     assert "warm slices: 4 kept free; Karpenter refills them as the pods take them" in out
     assert "nodes expected: between 1 node (a 4-GPU size: g6.12xlarge, 16 slices each) and 3 (" in out
+
+
+@pytest.mark.parametrize("variant", [*STACK_VARIANTS, ONE_NODE_VARIANT], ids=lambda v: v.name)
+def test_every_default_plan_fits_its_pools_limit(variant):
+    """Over real renders (repo stack variants and a one-node pool): the default never asks more than the limit
+    leaves, so `--plan` without `--slices` is never refused for the limit."""
+    outputs = run_stack(variant.base, overrides=variant.overrides).redacted_outputs()
+    for pool in pools_from_outputs(outputs).values():
+        plan = plan_pool(pool)
+        assert plan.slices <= pool.limit_slices, (pool.name, plan.slices, pool.limit_slices)
+        assert plan.refusal(yes=True) is None, pool.name

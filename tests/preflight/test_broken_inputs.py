@@ -110,12 +110,14 @@ def test_policy_fails_on_an_endpoint_open_to_the_internet(run_with):
 
 def test_capacity_fails_on_a_controller_group_too_small(stack_run, rendered_releases):
     def small(inputs: dict[str, Any]) -> None:
-        inputs["instanceTypes"] = ["t3.small"]
+        inputs["instanceTypes"] = ["t4g.small"]
 
+    # t4g.small: 2 vCPU but 2 GiB, arm64 like the group's AMI type, so only memory runs short.
     run = broken(stack_run("dev"), "eks:index:ManagedNodeGroup", small)
     result, report = stage_result(run, "capacity", rendered_releases("dev"))
-    assert not result.passed
-    assert "controller group:" in report and "t3.small" in report, report
+    assert result.stage == "capacity" and not result.passed and "✗ capacity" in report, report
+    assert "controller group: kube-prometheus-stack: Prometheus kube-prometheus-stack-prometheus" in report, report
+    assert "no node has room" in report, report
 
 
 def test_a_stage_after_a_failed_one_is_skipped_not_crashed(stack_run):

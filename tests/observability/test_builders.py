@@ -88,6 +88,7 @@ def test_amp_runs_an_agent_that_remote_writes_with_sigv4_and_grafana_reads_amp()
         "sigV4Auth": True,
         "sigV4AuthType": "default",
         "sigV4Region": "us-west-2",
+        "sigv4Service": "aps",
         "httpMethod": "POST",
     }
     assert v["grafana"]["sidecar"]["datasources"]["defaultDatasourceEnabled"] is False

@@ -42,7 +42,7 @@ def rendered(mode: ObservabilityMode) -> list[dict[str, Any]]:
 
 def provisioned_datasources(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every data source in a ConfigMap Grafana's datasource sidecar loads (label grafana_datasource)."""
-    sources = []
+    sources: list[dict[str, Any]] = []
     for obj in objects:
         if obj["kind"] == "ConfigMap" and "grafana_datasource" in (obj["metadata"].get("labels") or {}):
             for text in (obj.get("data") or {}).values():

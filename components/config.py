@@ -29,6 +29,7 @@ from components.cluster.config import ClusterConfig, check_endpoint_decision, pa
 from components.common.context import StackContext
 from components.common.parsing import PROJECT, ConfigError, Parser, describe, did_you_mean
 from components.gpu.config import GpuNodePoolConfig, parse_gpu_node_pools, resolve_efa_zones
+from components.gpu.names import SharingStrategy
 from components.karpenter.config import KarpenterConfig, parse_karpenter
 from components.karpenter.node_image import parse_node_image
 from components.karpenter.node_pool_config import (
@@ -42,6 +43,7 @@ from components.network.config import NetworkConfig, parse_network
 from components.observability.config import (
     NodeHealthConfig,
     ObservabilityConfig,
+    check_host_engine_architectures,
     karpenter_with_repair,
     parse_node_health,
     parse_observability,
@@ -196,6 +198,13 @@ def parse_config(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, 
         node_image=node_image,
         observability=parse_observability(parser, raw.get("observability")),
         node_health=node_health,
+    )
+    check_host_engine_architectures(
+        parser,
+        node_health,
+        config.observability,
+        [p.name for p in gpu_node_pools if any(t.architecture == "arm64" for t in p.catalog_types())],
+        gpu_operator=any(p.sharing.strategy == SharingStrategy.MIG for p in gpu_node_pools),
     )
     # Last, so a new stack first hears about real mistakes, then about the one decision it must make.
     check_endpoint_decision(parser, cluster.endpoint)

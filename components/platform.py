@@ -62,6 +62,7 @@ class Platform(pulumi.ComponentResource):
                     gpu_pool_names=[pool.name for pool in config.gpu_node_pools],
                     gpu_operator=gpu_operator,
                     gpu_tolerations=gpu_tolerations,
+                    agent_host_engine=config.node_health.auto_repair,
                 ),
                 opts=child,
             )
@@ -78,6 +79,7 @@ class Platform(pulumi.ComponentResource):
                     kubernetes_version=kubernetes_version,
                     cluster=self.cluster,
                     gpu_tolerations=gpu_tolerations,
+                    gpu_operator=gpu_operator,
                 ),
                 opts=child,
             )
@@ -112,7 +114,11 @@ class Platform(pulumi.ComponentResource):
                     karpenter=self.karpenter,
                     subnet_selector=self.network.karpenter_subnet_selector,
                     vpc_id=self.network.vpc_id,
-                    dcgm_exporter=gpu_operator_exporter_values() if self.observability else None,
+                    # Even without a metrics stack the operator runs its exporter, and with it a host engine.
+                    dcgm_exporter=gpu_operator_exporter_values(
+                        service_monitor_enabled=self.observability is not None,
+                        agent_host_engine=config.node_health.auto_repair,
+                    ),
                     monitoring=monitoring,
                 ),
                 opts=child,

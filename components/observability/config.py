@@ -91,3 +91,24 @@ def parse_node_health(parser: Parser, raw: Any, karpenter: KarpenterConfig) -> N
 def karpenter_with_repair(karpenter: KarpenterConfig, node_health: NodeHealthConfig) -> KarpenterConfig:
     """The Karpenter section as it runs: with auto repair, the nodeRepair gate on (merged over the other gates)."""
     return karpenter.with_gates_on([NODE_REPAIR_GATE]) if node_health.auto_repair else karpenter
+
+
+def check_host_engine_architectures(
+    parser: Parser,
+    node_health: NodeHealthConfig,
+    observability: ObservabilityConfig,
+    arm64_gpu_pools: list[str],
+    gpu_operator: bool,
+) -> None:
+    """With auto repair every GPU metrics exporter connects to the node monitoring agent's DCGM host engine
+    (components/observability/dcgm.py), but the agent runs that engine on amd64 nodes only (its chart's dcgm-server
+    affinity, aws/eks-node-monitoring-agent v1.7.0 values.yaml), so an exporter on an arm64 GPU node (g5g) would have
+    no engine. An exporter runs there with a metrics stack, and always under the GPU Operator (its own exporter)."""
+    if not node_health.auto_repair or not arm64_gpu_pools or not (observability.enabled or gpu_operator):
+        return
+    raise parser.error(
+        "nodeHealth.autoRepair",
+        f"is true but GPU pool(s) {', '.join(arm64_gpu_pools)} may launch arm64 instances, where the node monitoring "
+        "agent runs no DCGM host engine for the GPU metrics exporter to connect to",
+        "allowed: autoRepair: false, observability.mode off (with no MIG pool), or amd64-only GPU pools",
+    )

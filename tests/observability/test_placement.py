@@ -19,6 +19,7 @@ from tests.support.stacks import REPO_STACKS
 
 STACKS = [*REPO_STACKS, *(v.name for v in STACK_VARIANTS)]
 AGENT = "add-on eks-node-monitoring-agent"
+REPAIR_OFF = ("observability-off", "repair-off-device-plugin", "repair-off-gpu-operator")
 
 
 def monitoring_stacks(placement_model) -> list[str]:
@@ -84,7 +85,7 @@ def test_node_exporter_runs_on_every_node(placement_model, rendered_releases, st
     assert {n.name for n in model.nodes_for(exporter)} == {n.name for n in model.nodes}
 
 
-@pytest.mark.parametrize("stack", [s for s in STACKS if s != "observability-off"])
+@pytest.mark.parametrize("stack", [s for s in STACKS if s not in REPAIR_OFF])
 def test_the_node_monitoring_agent_runs_everywhere_and_its_dcgm_server_on_every_amd64_gpu_node(placement_model, stack):
     model = placement_model(stack)
     agent = [p for p in model.pods if p.release == AGENT]
@@ -104,14 +105,10 @@ def test_the_agents_dcgm_server_without_our_gpu_toleration_reaches_no_gpu_node(p
     model = placement_model("dev")
     addon = stack_or_variant_run("dev").one("aws:eks/addon:Addon", "nodehealth-eks-node-monitoring-agent")
     # dev's time-sliced pool carries the GPU taint and the sharing taint.
-    assert json.loads(addon.plain_inputs()["configurationValues"]) == {
-        "dcgmAgent": {
-            "tolerations": [
-                {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"},
-                {"effect": "NoSchedule", "key": "gpu-eks/sharing", "operator": "Exists"},
-            ]
-        }
-    }
+    assert json.loads(addon.plain_inputs()["configurationValues"])["dcgmAgent"]["tolerations"] == [
+        {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"},
+        {"effect": "NoSchedule", "key": "gpu-eks/sharing", "operator": "Exists"},
+    ]
     chart_default = render_chart(
         "eks-node-monitoring-agent",
         {},

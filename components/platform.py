@@ -21,6 +21,7 @@ from components.karpenter.config import IRSA
 from components.karpenter.node_pools import NodePools, NodePoolsArgs
 from components.network.component import Network, NetworkArgs
 from components.observability.component import NodeHealth, NodeHealthArgs, Observability, ObservabilityArgs
+from components.observability.config import ObservabilityMode
 from components.observability.dcgm import gpu_operator_exporter_values
 
 
@@ -100,6 +101,7 @@ class Platform(pulumi.ComponentResource):
                 karpenter=self.karpenter,
                 subnet_selector=self.network.karpenter_subnet_selector,
                 node_image=config.node_image,
+                monitoring_pool=config.observability.mode is ObservabilityMode.IN_CLUSTER,
             ),
             opts=child,
         )

@@ -14,6 +14,7 @@ from components.common.context import StackContext
 from components.karpenter.component import Karpenter
 from components.karpenter.manifests import RootVolume, ec2_node_class, general_node_pool
 from components.karpenter.node_pool_config import NodePoolConfig
+from components.observability.monitoring_pool import MONITORING_POOL, monitoring_node_pool
 
 GENERAL_NODE_CLASS = "default"
 
@@ -43,6 +44,8 @@ class NodePoolsArgs:
     subnet_selector: Sequence[dict[str, Any]]
     # The stack's `gpu-eks:nodeImage`: the AMI alias of the default EC2NodeClass.
     node_image: str
+    # observability.mode in-cluster: the NodePool Prometheus runs on (components/observability/monitoring_pool.py).
+    monitoring_pool: bool = False
 
 
 class NodePools(pulumi.ComponentResource):
@@ -71,6 +74,16 @@ class NodePools(pulumi.ComponentResource):
             karpenter_object(
                 f"{name}-{pool.name}",
                 general_node_pool(pool, GENERAL_NODE_CLASS),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    provider=args.cluster.provider,
+                    depends_on=[*args.karpenter.custom_resource_dependencies, self.node_class],
+                ),
+            )
+        if args.monitoring_pool:
+            karpenter_object(
+                f"{name}-{MONITORING_POOL}",
+                monitoring_node_pool(GENERAL_NODE_CLASS),
                 pulumi.ResourceOptions(
                     parent=self,
                     provider=args.cluster.provider,

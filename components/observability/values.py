@@ -14,6 +14,7 @@ from typing import Any
 from components import versions
 from components.common.names import CONTROLLER_LABEL, CRITICAL_ADDONS_TAINT_KEY, OS_LABEL
 from components.observability.config import ObservabilityConfig, ObservabilityMode
+from components.observability.monitoring_pool import monitoring_node_selector, monitoring_tolerations
 from components.observability.names import (
     GRAFANA_SERVICE_ACCOUNT,
     NODE_LABELS_EXPORTED,
@@ -135,6 +136,10 @@ def stack_values(
         volume = prometheus_volume_gib(config.retention_days)
         prometheus_spec.update(
             {
+                # Its zonal volume needs a node in its zone after every roll: a Karpenter pool, not the controller
+                # group (components/observability/monitoring_pool.py).
+                "nodeSelector": monitoring_node_selector(),
+                "tolerations": monitoring_tolerations(),
                 "resources": PROMETHEUS_RESOURCES,
                 "retention": f"{config.retention_days}d",
                 "retentionSize": retention_size(volume),

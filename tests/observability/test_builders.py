@@ -58,11 +58,20 @@ def test_every_monitoring_controller_is_pinned_to_the_controller_group_in_cluste
         "webhook patch jobs": v["prometheusOperator"]["admissionWebhooks"]["patch"],
         "kube-state-metrics": v["kube-state-metrics"],
         "grafana": v["grafana"],
-        "prometheus": v["prometheus"]["prometheusSpec"],
         "alertmanager": v["alertmanager"]["alertmanagerSpec"],
+        "CRD upgrade job": v["crds"]["upgradeJob"],
     }
     for name, block in placed.items():
         assert {k: block[k] for k in CONTROLLER} == CONTROLLER, name
+
+
+def test_in_cluster_prometheus_runs_on_the_monitoring_pool_next_to_its_zonal_volume():
+    spec = in_cluster()["prometheus"]["prometheusSpec"]
+    assert spec["nodeSelector"] == {"kubernetes.io/os": "linux", "gpu-eks/pool": "gpu-eks-monitoring"}
+    assert spec["tolerations"] == [{"key": "gpu-eks/monitoring", "operator": "Exists", "effect": "NoSchedule"}]
+    # The agent has no volume: it stays with the other controllers.
+    agent = amp()["prometheus"]["prometheusSpec"]
+    assert {k: agent[k] for k in CONTROLLER} == CONTROLLER
 
 
 def test_in_cluster_evaluates_our_rules_and_selects_every_service_monitor():

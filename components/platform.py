@@ -18,11 +18,12 @@ from components.gpu.nvidia_values import uses_gpu_operator
 from components.gpu.pools import gpu_node_tolerations, plan_pool
 from components.karpenter.component import Karpenter, KarpenterArgs
 from components.karpenter.config import IRSA
-from components.karpenter.node_pools import NodePools, NodePoolsArgs
+from components.karpenter.node_pools import GENERAL_NODE_CLASS, NodePools, NodePoolsArgs
 from components.network.component import Network, NetworkArgs
 from components.observability.component import NodeHealth, NodeHealthArgs, Observability, ObservabilityArgs
 from components.observability.config import ObservabilityMode
 from components.observability.dcgm import gpu_operator_exporter_values
+from components.observability.monitoring_pool import monitoring_node_pool
 
 
 class Platform(pulumi.ComponentResource):
@@ -101,7 +102,9 @@ class Platform(pulumi.ComponentResource):
                 karpenter=self.karpenter,
                 subnet_selector=self.network.karpenter_subnet_selector,
                 node_image=config.node_image,
-                monitoring_pool=config.observability.mode is ObservabilityMode.IN_CLUSTER,
+                extra_pools=[monitoring_node_pool(GENERAL_NODE_CLASS)]
+                if config.observability.mode is ObservabilityMode.IN_CLUSTER
+                else [],
             ),
             opts=child,
         )

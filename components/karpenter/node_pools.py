@@ -14,7 +14,6 @@ from components.common.context import StackContext
 from components.karpenter.component import Karpenter
 from components.karpenter.manifests import RootVolume, ec2_node_class, general_node_pool
 from components.karpenter.node_pool_config import NodePoolConfig
-from components.observability.monitoring_pool import MONITORING_POOL, monitoring_node_pool
 
 GENERAL_NODE_CLASS = "default"
 
@@ -44,8 +43,9 @@ class NodePoolsArgs:
     subnet_selector: Sequence[dict[str, Any]]
     # The stack's `gpu-eks:nodeImage`: the AMI alias of the default EC2NodeClass.
     node_image: str
-    # observability.mode in-cluster: the NodePool Prometheus runs on (components/observability/monitoring_pool.py).
-    monitoring_pool: bool = False
+    # NodePools other domains build on the default EC2NodeClass (in-cluster Prometheus' gpu-eks-monitoring,
+    # components/observability/monitoring_pool.py), as manifests.
+    extra_pools: Sequence[dict[str, Any]] = ()
 
 
 class NodePools(pulumi.ComponentResource):
@@ -80,10 +80,10 @@ class NodePools(pulumi.ComponentResource):
                     depends_on=[*args.karpenter.custom_resource_dependencies, self.node_class],
                 ),
             )
-        if args.monitoring_pool:
+        for manifest in args.extra_pools:
             karpenter_object(
-                f"{name}-{MONITORING_POOL}",
-                monitoring_node_pool(GENERAL_NODE_CLASS),
+                f"{name}-{manifest['metadata']['name']}",
+                manifest,
                 pulumi.ResourceOptions(
                     parent=self,
                     provider=args.cluster.provider,

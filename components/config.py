@@ -50,6 +50,7 @@ from components.gpu.config import (
     resolve_efa_zones,
 )
 from components.gpu.efa_config import check_efa_zones_have_private_subnets
+from components.gpu.names import SharingStrategy
 from components.gpu.storage import ROOT_VOLUME_SECTION
 from components.karpenter.config import FEATURE_GATES_SECTION, KARPENTER_SECTION, KarpenterConfig, parse_karpenter
 from components.karpenter.node_image import parse_node_image
@@ -69,6 +70,7 @@ from components.observability.config import (
     OBSERVABILITY_SECTION,
     NodeHealthConfig,
     ObservabilityConfig,
+    check_host_engine_architectures,
     karpenter_with_repair,
     parse_node_health,
     parse_observability,
@@ -242,6 +244,13 @@ def parse_config(
         node_image=node_image,
         observability=parse_observability(parser, raw.get("observability")),
         node_health=node_health,
+    )
+    check_host_engine_architectures(
+        parser,
+        node_health,
+        config.observability,
+        [p.name for p in gpu_node_pools if any(t.architecture == "arm64" for t in p.catalog_types())],
+        gpu_operator=any(p.sharing.strategy == SharingStrategy.MIG for p in gpu_node_pools),
     )
     # Last, so a new stack first hears about real mistakes, then about the one decision it must make.
     check_endpoint_decision(parser, cluster.endpoint)

@@ -18,10 +18,12 @@ from components.gpu.nvidia_values import uses_gpu_operator
 from components.gpu.pools import gpu_node_tolerations, plan_pool
 from components.karpenter.component import Karpenter, KarpenterArgs
 from components.karpenter.config import IRSA
-from components.karpenter.node_pools import NodePools, NodePoolsArgs
+from components.karpenter.node_pools import GENERAL_NODE_CLASS, NodePools, NodePoolsArgs
 from components.network.component import Network, NetworkArgs
 from components.observability.component import NodeHealth, NodeHealthArgs, Observability, ObservabilityArgs
+from components.observability.config import ObservabilityMode
 from components.observability.dcgm import gpu_operator_exporter_values
+from components.observability.monitoring_pool import monitoring_node_pool
 
 
 class Platform(pulumi.ComponentResource):
@@ -64,6 +66,7 @@ class Platform(pulumi.ComponentResource):
                     gpu_tolerations=gpu_tolerations,
                     # One pod identity mechanism per stack: Karpenter's choice.
                     irsa=config.karpenter.identity == IRSA,
+                    agent_host_engine=config.node_health.auto_repair,
                 ),
                 opts=child,
             )
@@ -80,6 +83,7 @@ class Platform(pulumi.ComponentResource):
                     kubernetes_version=kubernetes_version,
                     cluster=self.cluster,
                     gpu_tolerations=gpu_tolerations,
+                    gpu_operator=gpu_operator,
                 ),
                 opts=child,
             )
@@ -100,6 +104,9 @@ class Platform(pulumi.ComponentResource):
                 karpenter=self.karpenter,
                 subnet_selector=self.network.karpenter_subnet_selector,
                 node_image=config.node_image,
+                extra_pools=[monitoring_node_pool(GENERAL_NODE_CLASS)]
+                if config.observability.mode is ObservabilityMode.IN_CLUSTER
+                else [],
             ),
             opts=child,
         )
@@ -114,7 +121,11 @@ class Platform(pulumi.ComponentResource):
                     karpenter=self.karpenter,
                     subnet_selector=self.network.karpenter_subnet_selector,
                     vpc_id=self.network.vpc_id,
-                    dcgm_exporter=gpu_operator_exporter_values() if self.observability else None,
+                    # Even without a metrics stack the operator runs its exporter, and with it a host engine.
+                    dcgm_exporter=gpu_operator_exporter_values(
+                        service_monitor_enabled=self.observability is not None,
+                        agent_host_engine=config.node_health.auto_repair,
+                    ),
                     monitoring=monitoring,
                 ),
                 opts=child,

@@ -63,6 +63,19 @@ NVIDIA_NAMESPACE = "nvidia"
 KUBE_PROMETHEUS_STACK_CHART = "kube-prometheus-stack"
 KUBE_PROMETHEUS_STACK_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
 KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
+# The chart's CRD upgrade Job (crds.upgradeJob, a pre-install/pre-upgrade hook) decompresses the chart's CRDs with
+# busybox, whose image the chart leaves at "latest" (charts/crds/values.yaml at kube-prometheus-stack-88.5.3): pinned
+# to the Docker Official Image's 1.37.0 tag (docker-library/official-images library/busybox), read 2026-12-06. Its
+# kubectl image defaults to the cluster's Kubernetes version, which moves with `kubernetesVersion`.
+CRD_UPGRADE_BUSYBOX_TAG = "1.37.0"
+# Grafana 13 (the chart's Grafana, appVersion 13.2.0 in grafana chart 12.11.1) has no SigV4 in its core Prometheus data
+# source: it migrates SigV4 Prometheus data sources to this plugin at start-up, which it does not install
+# (grafana.com/docs/grafana-cloud/.../prometheus/configure/aws-authentication, "What changed in Grafana 13"). Pinned:
+# grafana/grafana-amazonprometheus-datasource tag v3.2.0 (2026-07-30; src/plugin.json grafanaDependency
+# ">=12.2.5-0" covers 13.2.0), read 2026-12-06. grafana.com lists 3.3.x releases newer than the snapshot we read;
+# 3.3.4 moves its @grafana packages to 13.3, so check grafanaDependency before moving the pin.
+GRAFANA_AMP_DATASOURCE_PLUGIN = "grafana-amazonprometheus-datasource"
+GRAFANA_AMP_DATASOURCE_PLUGIN_VERSION = "3.2.0"
 # NVIDIA's DCGM exporter chart for stacks on the device plugin (the GPU Operator brings its own exporter):
 # NVIDIA/dcgm-exporter tag 4.5.3-4.8.2, commit 691c9276 of 2026-05-06, chart 4.8.2 (gh-pages helm-charts index),
 # read 2026-11-25.

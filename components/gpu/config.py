@@ -430,7 +430,7 @@ def parse_gpu_node_pools(
     """Parse `gpu-eks:gpuNodePools` (absent = no GPU pools). Name uniqueness is checked by the caller."""
     if raw is None:
         return ()
-    return parser.items(
+    pools = parser.items(
         raw,
         "gpuNodePools",
         lambda v, k: _parse_gpu_pool(
@@ -439,6 +439,24 @@ def parse_gpu_node_pools(
         unique=False,
         allowed="a list of GPU NodePool definitions",
     )
+    check_no_mps_with_mig(parser, pools)
+    return pools
+
+
+def check_no_mps_with_mig(parser: Parser, pools: Sequence[GpuNodePoolConfig]) -> None:
+    """MPS pools and MIG pools cannot share a stack: a MIG pool brings the GPU Operator, whose device plugin runs the
+    mixed MIG strategy on every node, and the plugin exits on MPS with it ("using --mig-strategy=mixed is not
+    supported with MPS", k8s-device-plugin v0.20.0 cmd/nvidia-device-plugin/main.go); policy no-mps-on-mig-pools."""
+    mig = [p.name for p in pools if p.sharing.strategy == SharingStrategy.MIG]
+    mps = [i for i, p in enumerate(pools) if p.sharing.strategy == SharingStrategy.MPS]
+    if mig and mps:
+        index = mps[0]
+        raise parser.error(
+            f"{item_key(f'gpuNodePools[{index}]', pools[index].name)}.sharing.strategy",
+            f"is mps but the stack has MIG pool(s) {', '.join(mig)}, whose GPU Operator runs the device plugin with "
+            "the mixed MIG strategy, which the plugin refuses with MPS",
+            "allowed: time-slicing or none next to MIG pools, or MPS pools in a stack without MIG pools",
+        )
 
 
 def resolve_efa_zones(

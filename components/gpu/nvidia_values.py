@@ -127,6 +127,10 @@ def gpu_operator_values(plans: Sequence[GpuPoolPlan], dcgm_exporter: Mapping[str
         # and team taints.
         "daemonsets": {"tolerations": gpu_node_tolerations(plans)},
         "node-feature-discovery": nfd_values(plans),
+        # One DCGM host engine per node (components/observability/dcgm.py): never the operator's standalone one
+        # (the chart's default too, written out because a second engine must not come back with a default change);
+        # the exporter embeds the node's engine, or connects to the node monitoring agent's.
+        "dcgm": {"enabled": False},
         # Without a metrics stack there is no Prometheus Operator to read a ServiceMonitor; the exporter still
         # serves /metrics.
         "dcgmExporter": dict(dcgm_exporter) if dcgm_exporter is not None else {"serviceMonitor": {"enabled": False}},

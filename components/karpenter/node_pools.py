@@ -55,6 +55,9 @@ class NodePoolsArgs:
     subnet_selector: Sequence[dict[str, Any]]
     # The stack's `gpu-eks:nodeImage`: the AMI alias of the default EC2NodeClass.
     node_image: str
+    # NodePools other domains build on the default EC2NodeClass (in-cluster Prometheus' gpu-eks-monitoring,
+    # components/observability/monitoring_pool.py), as manifests.
+    extra_pools: Sequence[dict[str, Any]] = ()
 
 
 class NodePools(pulumi.ComponentResource):
@@ -83,6 +86,16 @@ class NodePools(pulumi.ComponentResource):
             karpenter_object(
                 f"{name}-{pool.name}",
                 general_node_pool(pool, GENERAL_NODE_CLASS),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    provider=args.cluster.provider,
+                    depends_on=[*args.karpenter.custom_resource_dependencies, self.node_class],
+                ),
+            )
+        for manifest in args.extra_pools:
+            karpenter_object(
+                f"{name}-{manifest['metadata']['name']}",
+                manifest,
                 pulumi.ResourceOptions(
                     parent=self,
                     provider=args.cluster.provider,

@@ -63,6 +63,9 @@ class ObservabilityArgs:
     # `karpenter.identity: irsa`: the stack's pods get AWS roles through IRSA (the cluster's OIDC provider), so the
     # EBS CSI and AMP roles do too; otherwise through Pod Identity.
     irsa: bool = False
+    # nodeHealth.autoRepair: the node monitoring agent's dcgm-server is each GPU node's DCGM host engine, and the
+    # exporter connects to it (components.observability.dcgm).
+    agent_host_engine: bool = False
 
 
 class Observability(pulumi.ComponentResource):
@@ -225,7 +228,9 @@ class Observability(pulumi.ComponentResource):
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.DCGM_EXPORTER_REPOSITORY),
                 namespace=MONITORING_NAMESPACE,
                 values=dcgm.standalone_exporter_values(
-                    {INSTANCE_GPU_MANUFACTURER_LABEL: "nvidia"}, [dict(t) for t in args.gpu_tolerations]
+                    {INSTANCE_GPU_MANUFACTURER_LABEL: "nvidia"},
+                    [dict(t) for t in args.gpu_tolerations],
+                    agent_host_engine=args.agent_host_engine,
                 ),
                 opts=after_stack,
             )
@@ -312,6 +317,8 @@ class NodeHealthArgs:
     cluster: Cluster
     # What a DaemonSet on every GPU node tolerates: the agent's dcgm-server must run on each of them.
     gpu_tolerations: Sequence[dict[str, str]] = ()
+    # The GPU Operator runs the GPU nodes (some pool uses MIG): its MIG Manager must be able to pause the dcgm-server.
+    gpu_operator: bool = False
 
 
 class NodeHealth(pulumi.ComponentResource):
@@ -327,7 +334,10 @@ class NodeHealth(pulumi.ComponentResource):
             addon_name=health.NODE_MONITORING_AGENT_ADDON,
             addon_version=versions.eks_addon_versions(args.kubernetes_version)[health.NODE_MONITORING_AGENT_ADDON],
             configuration_values=json.dumps(
-                health.node_monitoring_agent_configuration([dict(t) for t in args.gpu_tolerations]), sort_keys=True
+                health.node_monitoring_agent_configuration(
+                    [dict(t) for t in args.gpu_tolerations], gpu_operator=args.gpu_operator
+                ),
+                sort_keys=True,
             ),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",

@@ -135,3 +135,24 @@ NODE_HEALTH_SECTION = SectionDoc(
         ),
     },
 )
+
+
+def check_host_engine_architectures(
+    parser: Parser,
+    node_health: NodeHealthConfig,
+    observability: ObservabilityConfig,
+    arm64_gpu_pools: list[str],
+    gpu_operator: bool,
+) -> None:
+    """With auto repair every GPU metrics exporter connects to the node monitoring agent's DCGM host engine
+    (components/observability/dcgm.py), but the agent runs that engine on amd64 nodes only (its chart's dcgm-server
+    affinity, aws/eks-node-monitoring-agent v1.7.0 values.yaml), so an exporter on an arm64 GPU node (g5g) would have
+    no engine. An exporter runs there with a metrics stack, and always under the GPU Operator (its own exporter)."""
+    if not node_health.auto_repair or not arm64_gpu_pools or not (observability.enabled or gpu_operator):
+        return
+    raise parser.error(
+        "nodeHealth.autoRepair",
+        f"is true but GPU pool(s) {', '.join(arm64_gpu_pools)} may launch arm64 instances, where the node monitoring "
+        "agent runs no DCGM host engine for the GPU metrics exporter to connect to",
+        "allowed: autoRepair: false, observability.mode off (with no MIG pool), or amd64-only GPU pools",
+    )

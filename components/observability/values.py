@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from components import versions
 from components.common.names import CONTROLLER_LABEL, CRITICAL_ADDONS_TAINT_KEY, OS_LABEL
 from components.observability.config import ObservabilityConfig, ObservabilityMode
+from components.observability.monitoring_pool import monitoring_node_selector, monitoring_tolerations
 from components.observability.names import (
     GRAFANA_SERVICE_ACCOUNT,
     NODE_LABELS_EXPORTED,
@@ -99,6 +101,7 @@ def stack_values(
         "podMonitorSelectorNilUsesHelmValues": False,
     }
     values: dict[str, Any] = {
+        "crds": crd_upgrade_values(),
         # EKS runs the control plane: its scheduler, controller manager, etcd are not scrapeable, and EKS's
         # kube-proxy serves metrics on localhost only; their targets would be down and their alerts firing.
         "kubeControllerManager": {"enabled": False},
@@ -133,6 +136,10 @@ def stack_values(
         volume = prometheus_volume_gib(config.retention_days)
         prometheus_spec.update(
             {
+                # Its zonal volume needs a node in its zone after every roll: a Karpenter pool, not the controller
+                # group (components/observability/monitoring_pool.py).
+                "nodeSelector": monitoring_node_selector(),
+                "tolerations": monitoring_tolerations(),
                 "resources": PROMETHEUS_RESOURCES,
                 "retention": f"{config.retention_days}d",
                 "retentionSize": retention_size(volume),
@@ -155,6 +162,49 @@ def stack_values(
     return values
 
 
+def crd_upgrade_values() -> dict[str, Any]:
+    """The chart's CRD upgrade Job, on the controller group.
+
+    Helm installs `crds/` once and never upgrades them (helm.sh/docs/chart_best_practices/custom_resource_definitions),
+    and the chart's UPGRADE.md asks for a manual `kubectl apply --server-side` of the CRDs on every major bump. The
+    chart's own answer is crds.upgradeJob (off by default, kube-prometheus-stack 88.5.3 charts/crds/templates/upgrade/):
+    a pre-install/pre-upgrade/pre-rollback hook Job that applies the CRDs the chart carries (files/crds.bz2, in a
+    hook ConfigMap) server-side, so they move with the chart version on every `pulumi up`. The Job is a hook: when
+    the release installs, only the controller group exists, so it runs there like every other hook here.
+    """
+    return {
+        "enabled": True,
+        "upgradeJob": {
+            "enabled": True,
+            # Take ownership of fields another manager (Helm's first install) set, or the apply fails on them.
+            "forceConflicts": True,
+            "image": {"busybox": {"tag": versions.CRD_UPGRADE_BUSYBOX_TAG}},
+            **on_controller_group(),
+        },
+    }
+
+
+def amp_datasource(*, region: str, query_url: Any) -> dict[str, Any]:
+    """Grafana's data source for the AMP workspace: the Amazon Managed Service for Prometheus plugin's type, SigV4
+    with the SDK's default credential chain (which finds the Pod Identity credentials). Keys as the plugin's docs
+    provision it (grafana/grafana-amazonprometheus-datasource v3.2.0 docs/sources/configure.md)."""
+    return {
+        "name": "Prometheus",
+        "uid": "prometheus",
+        "type": versions.GRAFANA_AMP_DATASOURCE_PLUGIN,
+        "access": "proxy",
+        "isDefault": True,
+        "url": query_url,
+        "jsonData": {
+            "sigV4Auth": True,
+            "sigV4AuthType": "default",
+            "sigV4Region": region,
+            "sigv4Service": "aps",
+            "httpMethod": "POST",
+        },
+    }
+
+
 def _grafana_values(*, amp: bool, region: str, query_url: Any) -> dict[str, Any]:
     # No adminPassword (neither chart sets one by default): the grafana chart generates one into its Secret and
     # keeps it across upgrades (grafana 12.11.1 _helpers.tpl "grafana.password": lookup, else randAlphaNum 40), so
@@ -170,23 +220,11 @@ def _grafana_values(*, amp: bool, region: str, query_url: Any) -> dict[str, Any]
         # The chart's own dashboards read the recording rules of its default rules, which an agent does not
         # evaluate (and AMP only gets ours): they would show nothing.
         grafana["defaultDashboardsEnabled"] = False
-        grafana["grafana.ini"] = {"auth": {"sigv4_auth_enabled": True}}
-        grafana["sidecar"] = {"datasources": {"defaultDatasourceEnabled": False, "alertmanager": {"enabled": False}}}
-        grafana["additionalDataSources"] = [
-            {
-                "name": "Prometheus",
-                "uid": "prometheus",
-                "type": "prometheus",
-                "access": "proxy",
-                "isDefault": True,
-                "url": query_url,
-                # SigV4 with the SDK's default credential chain, which finds the Pod Identity credentials.
-                "jsonData": {
-                    "sigV4Auth": True,
-                    "sigV4AuthType": "default",
-                    "sigV4Region": region,
-                    "httpMethod": "POST",
-                },
-            }
+        # Grafana installs the pinned plugin before it starts (the chart passes `plugins` as
+        # GF_PLUGINS_PREINSTALL_SYNC, grafana chart 12.11.1 templates/_pod.tpl), so the data source below has its type.
+        grafana["plugins"] = [
+            f"{versions.GRAFANA_AMP_DATASOURCE_PLUGIN}@{versions.GRAFANA_AMP_DATASOURCE_PLUGIN_VERSION}"
         ]
+        grafana["sidecar"] = {"datasources": {"defaultDatasourceEnabled": False, "alertmanager": {"enabled": False}}}
+        grafana["additionalDataSources"] = [amp_datasource(region=region, query_url=query_url)]
     return grafana

@@ -1068,15 +1068,30 @@ def install_time_failures(model: ClusterModel) -> dict[str, list[str]]:
 
     When a release installs, the only nodes are the controller group's: Karpenter has launched nothing,
     and with `nodePools: []` never will for a pod that does not tolerate the GPU taint.
+
+    The Prometheus Operator's StatefulSets are not the release's objects (the operator makes them from the Prometheus
+    and Alertmanager resources), so no install waits for them: they need a node that exists or that Karpenter can
+    launch for them.
     """
     failures = {}
     existing = [n for n in model.nodes if n.at_install]
     for pod in model.pods:
         if pod.release is None or pod.kind == "DaemonSet" or pod.name.startswith(f"{pod.release} operand"):
             continue
+        if operator_made(pod):
+            if all(model.problems(pod, n, at_launch=not n.at_install) for n in model.nodes):
+                failures[pod.name] = ["no node that exists or that Karpenter can launch takes it"]
+            continue
         if all(model.problems(pod, n) for n in existing):
             failures[pod.name] = [f"{n.name}: " + "; ".join(model.problems(pod, n)) for n in existing]
     return failures
+
+
+def operator_made(pod: Pod) -> bool:
+    """A pod of a StatefulSet the Prometheus Operator makes from one of the release's resources."""
+    return pod.release is not None and any(
+        pod.name.startswith(f"{pod.release}: {kind} ") for kind in OPERATOR_POD_KINDS
+    )
 
 
 def landing_failures(model: ClusterModel, pod: Pod, pool: str) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from preflight.findings import Finding, StageResult
 from preflight.helm.render import render_release
+from preflight.placement import host_engines, volumes
 from preflight.placement import model as placement
 from preflight.subject import Subject
 
@@ -55,6 +56,11 @@ def check(subject: Subject, result: StageResult) -> None:
     _from_mapping(findings, placement.daemonsets_on_cpu_only_nodes(model), "would run on CPU-only nodes")
     _from_mapping(findings, placement.efa_plugin_placement(model), "EFA device plugin")
     findings += [Finding("capacity", m) for m in placement.capacity_mismatches(model)]
+    classes = volumes.storage_classes(model, volumes.registered_storage_classes(run))
+    _from_mapping(findings, volumes.zonal_volume_failures(model, classes), "zonal volume")
+    _from_mapping(findings, host_engines.host_engine_failures(model), "DCGM host engines")
+    _from_mapping(findings, host_engines.mig_change_failures(model), "MIG mode change")
+    _from_mapping(findings, host_engines.mig_failure_repair_gaps(model), "failed MIG configuration")
 
     contract_pods = [p for p in model.pods if p.name.startswith("contract ")]
     findings += _landing(model, contract_pods, lambda p: p.name.removeprefix("contract "))

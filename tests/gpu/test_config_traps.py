@@ -239,3 +239,27 @@ def test_max_gpus_that_fits_the_largest_type_is_accepted():
         }
     )
     assert config.gpu_node_pools[0].max_gpus == 4
+
+
+def test_an_mps_pool_next_to_a_mig_pool_is_refused_in_one_line():
+    # The MIG pool brings the GPU Operator's mixed-strategy device plugin, which exits on MPS (k8s-device-plugin
+    # v0.20.0 cmd/nvidia-device-plugin/main.go); policy no-mps-on-mig-pools says the same about rendered releases.
+    mig = {
+        "name": "mig",
+        "instanceTypes": ["p4d.24xlarge"],
+        "capacityTypes": ["on-demand"],
+        "maxGpus": 8,
+        "sharing": {"strategy": "mig", "profile": "1g.5gb"},
+    }
+    mps = {
+        "name": "mps",
+        "instanceFamilies": ["g6e"],
+        "capacityTypes": ["on-demand"],
+        "maxGpus": 8,
+        "sharing": {"strategy": "mps", "replicas": 4},
+    }
+    base = {"endpoint": {"publicAccessCidrs": ["203.0.113.0/24"]}}
+    error = config_error({**base, "gpuNodePools": [mig, mps]})
+    assert error.key == "gpuNodePools[1] (mps).sharing.strategy"
+    assert "mig" in error.problem and "\n" not in str(error)
+    assert [p.name for p in parse({**base, "gpuNodePools": [mps]}).gpu_node_pools] == ["mps"]

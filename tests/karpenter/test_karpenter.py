@@ -233,11 +233,13 @@ def test_karpenter_objects_wait_for_crds_controller_and_access_entry(stack_run):
 
 
 def general_pools(run):
-    """General-purpose NodePools only (GPU pools carry the nvidia.com/gpu.present label)."""
+    """General-purpose NodePools only (GPU pools carry the nvidia.com/gpu.present label; Prometheus' pool
+    gpu-eks-monitoring is tested in tests/observability/test_prometheus_zone.py)."""
     return [
         r
         for r in run.by_type("kubernetes:karpenter.sh/v1:NodePool")
         if "nvidia.com/gpu.present" not in r.plain_inputs()["spec"]["template"]["metadata"]["labels"]
+        and r.plain_inputs()["metadata"]["name"] != "gpu-eks-monitoring"
     ]
 
 
@@ -290,7 +292,7 @@ def test_configured_pool_replaces_defaults(run_with):
 
 
 def test_empty_pool_list_creates_only_the_node_class(run_with):
-    run = run_with("dev", nodePools=[], gpuNodePools=None)
+    run = run_with("dev", nodePools=[], gpuNodePools=None, observability={"mode": "amp"})
     assert run.by_type("kubernetes:karpenter.sh/v1:NodePool") == []
     assert len(run.by_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")) == 1
 

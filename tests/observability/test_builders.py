@@ -58,11 +58,20 @@ def test_every_monitoring_controller_is_pinned_to_the_controller_group_in_cluste
         "webhook patch jobs": v["prometheusOperator"]["admissionWebhooks"]["patch"],
         "kube-state-metrics": v["kube-state-metrics"],
         "grafana": v["grafana"],
-        "prometheus": v["prometheus"]["prometheusSpec"],
         "alertmanager": v["alertmanager"]["alertmanagerSpec"],
+        "CRD upgrade job": v["crds"]["upgradeJob"],
     }
     for name, block in placed.items():
         assert {k: block[k] for k in CONTROLLER} == CONTROLLER, name
+
+
+def test_in_cluster_prometheus_runs_on_the_monitoring_pool_next_to_its_zonal_volume():
+    spec = in_cluster()["prometheus"]["prometheusSpec"]
+    assert spec["nodeSelector"] == {"kubernetes.io/os": "linux", "gpu-eks/pool": "gpu-eks-monitoring"}
+    assert spec["tolerations"] == [{"key": "gpu-eks/monitoring", "operator": "Exists", "effect": "NoSchedule"}]
+    # The agent has no volume: it stays with the other controllers.
+    agent = amp()["prometheus"]["prometheusSpec"]
+    assert {k: agent[k] for k in CONTROLLER} == CONTROLLER
 
 
 def test_in_cluster_evaluates_our_rules_and_selects_every_service_monitor():
@@ -88,6 +97,7 @@ def test_amp_runs_an_agent_that_remote_writes_with_sigv4_and_grafana_reads_amp()
         "sigV4Auth": True,
         "sigV4AuthType": "default",
         "sigV4Region": "us-west-2",
+        "sigv4Service": "aps",
         "httpMethod": "POST",
     }
     assert v["grafana"]["sidecar"]["datasources"]["defaultDatasourceEnabled"] is False
@@ -127,8 +137,10 @@ def test_the_storage_class_is_encrypted_gp3():
 
 
 def test_both_nvidia_charts_export_the_same_field_list_with_a_node_label():
-    standalone = dcgm.standalone_exporter_values({"k": "v"}, [{"key": "nvidia.com/gpu", "operator": "Exists"}])
-    operator = dcgm.gpu_operator_exporter_values()
+    standalone = dcgm.standalone_exporter_values(
+        {"k": "v"}, [{"key": "nvidia.com/gpu", "operator": "Exists"}], agent_host_engine=False
+    )
+    operator = dcgm.gpu_operator_exporter_values(service_monitor_enabled=True, agent_host_engine=False)
     assert standalone["customMetrics"] == operator["config"]["data"]
     relabel = {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"}
     assert (
@@ -259,4 +271,33 @@ def test_the_agent_may_only_remote_write_and_grafana_only_query_that_one_workspa
 
 def test_the_agents_dcgm_server_tolerates_the_gpu_taints_it_is_given():
     toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-    assert health.node_monitoring_agent_configuration([toleration]) == {"dcgmAgent": {"tolerations": [toleration]}}
+    for operator in (False, True):
+        agent = health.node_monitoring_agent_configuration([toleration], gpu_operator=operator)["dcgmAgent"]
+        assert agent["tolerations"] == [toleration]
+
+
+def test_the_agents_dcgm_server_stops_for_mig_changes_and_stays_off_a_node_whose_mig_configuration_failed():
+    device_plugin = health.node_monitoring_agent_configuration([], gpu_operator=False)["dcgmAgent"]
+    operator = health.node_monitoring_agent_configuration([], gpu_operator=True)["dcgmAgent"]
+    # MIG Manager pauses and waits for DaemonSet pods selecting on this key (mig-parted v0.15.0 reconfigure.go).
+    assert operator["nodeSelector"] == {"nvidia.com/gpu.deploy.client": "true"}
+    assert "nodeSelector" not in device_plugin  # no operator labels the node there
+    for agent in (device_plugin, operator):
+        (term,) = agent["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+            "nodeSelectorTerms"
+        ]
+        assert {"key": "nvidia.com/mig.config.state", "operator": "NotIn", "values": ["failed"]} in term[
+            "matchExpressions"
+        ]
+
+
+def test_the_exporters_connect_to_the_agents_host_engine_only_with_auto_repair():
+    embedded = dcgm.standalone_exporter_values({}, [], agent_host_engine=False)
+    remote = dcgm.standalone_exporter_values({}, [], agent_host_engine=True)
+    assert "arguments" not in embedded and "extraEnv" not in embedded
+    assert remote["arguments"] == ["-f", "/etc/dcgm-exporter/default-counters.csv", "-r", "$(NODE_IP):5555"]
+    assert remote["extraEnv"] == [{"name": "NODE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}]
+    assert "env" not in dcgm.gpu_operator_exporter_values(service_monitor_enabled=True, agent_host_engine=False)
+    assert dcgm.gpu_operator_exporter_values(service_monitor_enabled=False, agent_host_engine=True)["env"] == [
+        {"name": "DCGM_REMOTE_HOSTENGINE_INFO", "value": "localhost:5555"}
+    ]

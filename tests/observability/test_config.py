@@ -96,3 +96,14 @@ def test_a_bad_value_stops_the_preview_with_one_line(keys, message):
     with pytest.raises(ConfigError) as error:
         parse(**keys)
     assert str(error.value) == message
+
+
+def test_auto_repair_with_an_arm64_gpu_pool_and_an_exporter_is_refused_in_one_line():
+    # The agent's dcgm-server is amd64-only: an exporter on a g5g node would have no host engine to connect to.
+    pool = {"name": "arm", "instanceFamilies": ["g5g"], "capacityTypes": ["on-demand"], "maxGpus": 4}
+    keys = {"gpuNodePools": [pool], "observability": {"mode": "in-cluster"}}
+    with pytest.raises(ConfigError) as caught:
+        parse(**keys, nodeHealth={"autoRepair": True})
+    assert caught.value.key == "nodeHealth.autoRepair" and "arm" in str(caught.value) and "\n" not in str(caught.value)
+    assert parse(**keys, nodeHealth={"autoRepair": False}).node_health.auto_repair is False
+    assert parse(**{**keys, "observability": {"mode": "off"}}).node_health.auto_repair is True

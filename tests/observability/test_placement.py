@@ -19,6 +19,7 @@ from tests.support.stacks import REPO_STACKS
 
 STACKS = [*REPO_STACKS, *(v.name for v in STACK_VARIANTS)]
 AGENT = "add-on eks-node-monitoring-agent"
+REPAIR_OFF = ("observability-off", "repair-off-device-plugin", "repair-off-gpu-operator")
 
 
 def monitoring_stacks(placement_model) -> list[str]:
@@ -41,9 +42,13 @@ def dcgm_exporter_pods(model) -> list[placement.Pod]:
 def test_the_metrics_stack_runs_on_the_controller_group_when_it_installs(placement_model, stack):
     model = placement_model(stack)
     controllers = [p for p in model.pods if p.release == STACK_RELEASE and p.kind != "DaemonSet"]
-    # The operator, its admission-webhook Jobs and the StatefulSet it makes from the Prometheus (or agent) resource.
+    # The operator, its admission-webhook and CRD upgrade Jobs, and the StatefulSets it makes from the Prometheus (or
+    # agent) and Alertmanager resources; in-cluster Prometheus runs on its own NodePool (test_prometheus_zone.py).
     assert {p.kind for p in controllers} >= {"Deployment", "Job", "StatefulSet"}
     for pod in controllers:
+        if pod.name == "kube-prometheus-stack: Prometheus kube-prometheus-stack-prometheus":
+            assert {n.group for n in model.nodes_for(pod)} == {"gpu-eks-monitoring"}, pod.name
+            continue
         assert {n.group for n in model.nodes_for(pod) if n.at_install} == {"controller"}, pod.name
 
 
@@ -84,7 +89,7 @@ def test_node_exporter_runs_on_every_node(placement_model, rendered_releases, st
     assert {n.name for n in model.nodes_for(exporter)} == {n.name for n in model.nodes}
 
 
-@pytest.mark.parametrize("stack", [s for s in STACKS if s != "observability-off"])
+@pytest.mark.parametrize("stack", [s for s in STACKS if s not in REPAIR_OFF])
 def test_the_node_monitoring_agent_runs_everywhere_and_its_dcgm_server_on_every_amd64_gpu_node(
     placement_model, stack_or_variant_run, stack
 ):
@@ -117,14 +122,10 @@ def test_the_agents_dcgm_server_without_our_gpu_toleration_reaches_no_gpu_node(p
     model = placement_model("dev")
     addon = stack_or_variant_run("dev").one("aws:eks/addon:Addon", "nodehealth-eks-node-monitoring-agent")
     # dev's time-sliced pool carries the GPU taint and the sharing taint.
-    assert json.loads(addon.plain_inputs()["configurationValues"]) == {
-        "dcgmAgent": {
-            "tolerations": [
-                {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"},
-                {"effect": "NoSchedule", "key": "gpu-eks/sharing", "operator": "Exists"},
-            ]
-        }
-    }
+    assert json.loads(addon.plain_inputs()["configurationValues"])["dcgmAgent"]["tolerations"] == [
+        {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"},
+        {"effect": "NoSchedule", "key": "gpu-eks/sharing", "operator": "Exists"},
+    ]
     chart_default = render_chart(
         "eks-node-monitoring-agent",
         {},

@@ -69,14 +69,14 @@ def test_allocatable_follows_nodeadm_reservations():
 
 
 def test_dev_requests_match_the_hand_sum_of_the_chart_and_add_on_requests(controller_capacity):
-    # Once: Karpenter 2 × 1000m/1024Mi, Prometheus 200m/1Gi (reloader 0: the chart passes 0), NFD master 100m/128Mi,
-    # CoreDNS 2 × 100m/70Mi, EBS CSI controller 2 × 60m/240Mi, Grafana 50m/192Mi, operator 50m/64Mi,
-    # kube-state-metrics 20m/64Mi, NFD gc 10m/128Mi, Alertmanager 10m/32Mi -> 2760m / 4300Mi.
+    # Once: Karpenter 2 × 1000m/1024Mi, NFD master 100m/128Mi, CoreDNS 2 × 100m/70Mi, EBS CSI controller
+    # 2 × 60m/240Mi, Grafana 50m/192Mi, operator 50m/64Mi, kube-state-metrics 20m/64Mi, NFD gc 10m/128Mi,
+    # Alertmanager 10m/32Mi -> 2560m / 3276Mi. Prometheus (200m/1Gi) runs on the gpu-eks-monitoring NodePool.
     # Per node: kube-proxy 100m, aws-node 50m, ebs-csi-node 30m/120Mi, monitoring agent 10m/30Mi, node-exporter
     # 10m/24Mi, Pod Identity agent 0 -> 200m / 174Mi, × 2 nodes.
     report = controller_capacity("dev")
     assert (report.nodes, report.node.instance_type) == (2, "m7g.large")
-    assert (report.requested_cpu_m, report.requested_memory // MI) == (2760 + 2 * 200, 4300 + 2 * 174)
+    assert (report.requested_cpu_m, report.requested_memory // MI) == (2560 + 2 * 200, 3276 + 2 * 174)
 
 
 def test_prod_requests_match_the_hand_sum_of_the_chart_and_add_on_requests(controller_capacity):

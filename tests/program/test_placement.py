@@ -158,8 +158,9 @@ def test_the_model_covers_what_each_shape_installs(placement_model):
         "operator-validator",
         "dcgm-exporter",
     }
-    # The NVIDIA charts' hooks, and kube-prometheus-stack's admission-webhook certificate Jobs.
+    # The NVIDIA charts' hooks, and kube-prometheus-stack's admission-webhook certificate Jobs and CRD upgrade Job.
     assert {p.hook for p in prod.pods if p.hook} == {
+        "pre-install,pre-upgrade,pre-rollback",
         "pre-upgrade",
         "pre-delete",
         "post-delete",

@@ -52,7 +52,8 @@ def test_termination_grace_period_is_configurable_per_pool(run_with):
         gpuNodePools=[{**GPU, "terminationGracePeriod": "1h30m"}],
     )
     grace = {name: p["spec"]["template"]["spec"]["terminationGracePeriod"] for name, p in nodepools(run).items()}
-    assert grace == {"batch": "30m", "web": "5m", "training": "1h30m"}
+    # gpu-eks-monitoring: in-cluster Prometheus' pool, with the default bound.
+    assert grace == {"batch": "30m", "web": "5m", "training": "1h30m", "gpu-eks-monitoring": "5m"}
 
 
 def test_configured_grace_periods_conform_to_the_crd(run_with, crd_validator):

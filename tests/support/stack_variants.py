@@ -153,5 +153,9 @@ STACK_VARIANTS: tuple[StackVariant, ...] = (
     StackVariant("observability-off", "dev", {"observability": {"mode": "off"}, "nodeHealth": {"autoRepair": False}}),
     StackVariant("amp-device-plugin", "dev", {"observability": {"mode": "amp", "retentionDays": 30}}),
     StackVariant("in-cluster-gpu-operator", "prod", {"observability": {"mode": "in-cluster", "retentionDays": 30}}),
+    # The two stack shapes without the node monitoring agent (dev and prod run it): the exporter embeds each GPU node's
+    # one DCGM host engine (components/observability/dcgm.py).
+    StackVariant("repair-off-device-plugin", "dev", {"nodeHealth": {"autoRepair": False}}),
+    StackVariant("repair-off-gpu-operator", "prod", {"nodeHealth": {"autoRepair": False}}),
 )
 VARIANTS_BY_NAME = {variant.name: variant for variant in STACK_VARIANTS}

@@ -71,7 +71,8 @@ def summary(renders, base: str, head: str) -> impact.StackImpact:
 
 def test_an_image_roll_replaces_every_node_of_every_pool(renders):
     result = summary(renders, "base", "image-roll")
-    assert len(result.replaced) == 3  # general-amd64, general-arm64 (class `default`) and inference
+    # general-amd64, general-arm64, gpu-eks-monitoring (class `default`) and inference
+    assert len(result.replaced) == 4
     for line in result.replaced:
         assert "**every node**: node image al2023@v20260714 → al2023@v20260724" in line
     assert any(line.startswith("`inference`:") and "EC2NodeClass `gpu-inference`" in line for line in result.replaced)
@@ -237,4 +238,4 @@ def test_the_command_prints_the_summary_and_writes_the_diff(renders, tmp_path, c
 
 def test_one_stacks_render_folders_can_be_compared_directly(renders):
     (result,) = impact.impacts(renders["base"] / "dev", renders["image-roll"] / "dev")
-    assert result.stack == "dev" and len(result.replaced) == 3
+    assert result.stack == "dev" and len(result.replaced) == 4

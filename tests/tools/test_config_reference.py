@@ -146,6 +146,7 @@ COMPANIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("gpu-eks:gpuNodePools[]", "capacityReservations"): {"capacityTypes": ["reserved", "on-demand"]},
     ("gpu-eks:gpuNodePools[]", "efa"): {"instanceTypes": ["p5.48xlarge"], "zone": "us-east-1b"},
     ("gpu-eks:gpuNodePools[]", "zone"): {"instanceTypes": ["p5.48xlarge"], "efa": True},
+    ("gpu-eks:gpuNodePools[]", "placementGroup"): {"instanceTypes": ["p5.48xlarge"], "efa": True},
     ("gpu-eks:gpuNodePools[].capacityReservations[]", "ownerId"): {"tags": {"purpose": "llm-training"}},
     ("gpu-eks:gpuNodePools[].taints[]", "key"): {"effect": "NoSchedule"},
     ("gpu-eks:gpuNodePools[].taints[]", "value"): {"key": "team", "effect": "NoSchedule"},
@@ -166,7 +167,7 @@ def _config_with(path: str, key: str, value: Any) -> tuple[dict[str, Any], str]:
     if path == "gpu-eks":
         return {key: value}, "us-west-2"
     if path == "gpu-eks:gpuNodePools[]":
-        region = "us-east-1" if key in ("efa", "zone") else "us-west-2"
+        region = "us-east-1" if key in ("efa", "zone", "placementGroup") else "us-west-2"
         network = PINNED_EAST if region == "us-east-1" else {}
         return {"gpuNodePools": [{**pool, **extra}], "network": network}, region
     if path == "gpu-eks:gpuNodePools[].sharing":

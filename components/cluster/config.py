@@ -503,7 +503,8 @@ CONTROLLER_NODE_GROUP_SECTION = SectionDoc(
             type="list of strings",
             default="`[" + ", ".join(_GROUP.instance_types) + "]`",
             allowed="one or more EC2 instance types (`family.size`) of one CPU architecture, no accelerated "
-            "families (`g`, `p`, `inf`, `trn`, `dl`); Graviton types get the AL2023 ARM AMI",
+            "families (`g`, `p`, `inf`, `trn`, `dl`), none too small for a Karpenter replica (`nano`, `micro`, and "
+            "`small`/`medium` outside the `t` families); Graviton types get the AL2023 ARM AMI",
             example="[m7g.xlarge]",
             description="The group's instance types.",
         ),

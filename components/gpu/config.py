@@ -537,9 +537,9 @@ GPU_POOL_SECTION = SectionDoc(
             allowed="1 to 10000",
             example="8",
             description="Physical GPUs the pool may hold: its NodePool limit (written in slices of the pool's "
-            "resource) and the cost guard of `tools.verify`. Types with more GPUs than this are left out of the "
-            "pool (Karpenter could never launch them): the render says so and the contract lists them in "
-            "`excludedByMaxGpus`; a pool where no type fits is refused.",
+            "resource) and the cost guard of `tools.verify`. Types with more GPUs could never launch, so the pool "
+            "leaves them out (the contract's `excludedByMaxGpus`, a `note:` line in the render); a pool where no "
+            "type fits is refused.",
         ),
         "sharing": KeyDoc(
             type="mapping",
@@ -649,9 +649,9 @@ GPU_POOL_SECTION = SectionDoc(
         "zone": KeyDoc(
             type="string",
             default="the first of `network.availabilityZoneIds` by name; required when the stack does not pin zones",
-            allowed="with `efa: true` only: one zone name of the stack's region, one of the pinned zones when the "
-            "stack pins them (a pinned zone's ID, e.g. `use1-az4`, is accepted too), else one of the new VPC's "
-            "first `availabilityZones` zones (the others have no private subnet)",
+            allowed="with `efa: true` only: one zone name of the stack's region; when the stack pins its zones, one "
+            "of them, by name or ID; with a new VPC and no pinned zones, one of its first `network.availabilityZones` "
+            "zones (the ones with private subnets)",
             example="us-east-1b",
             description="The one zone of the EFA pool's placement group: pick one that offers the instance type "
             "and holds any capacity reservation the pool uses.",

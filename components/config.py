@@ -15,32 +15,59 @@ reads the same keys through `pulumi.Config` for the real program.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components import versions
-from components.cluster.config import ClusterConfig, check_endpoint_decision, parse_cluster, parse_kubernetes_version
+from components.cluster.config import (
+    CLUSTER_TOP_LEVEL_DOCS,
+    CONTROLLER_NODE_GROUP_SECTION,
+    ENDPOINT_SECTION,
+    ClusterConfig,
+    check_endpoint_decision,
+    parse_cluster,
+    parse_kubernetes_version,
+    settle_cluster_creator,
+)
 from components.common.context import StackContext
-from components.common.parsing import PROJECT, ConfigError, Parser, describe, did_you_mean
-from components.gpu.config import GpuNodePoolConfig, parse_gpu_node_pools, resolve_efa_zones
+from components.common.lookups import lookups_enabled
+from components.common.parsing import PROJECT, ConfigError, KeyDoc, Parser, SectionDoc, describe, did_you_mean
+from components.gpu.capacity import RESERVATION_TERM_SECTION, TAINT_SECTION
+from components.gpu.config import (
+    GPU_POOL_SECTION,
+    SHARING_SECTION,
+    GpuNodePoolConfig,
+    parse_gpu_node_pools,
+    resolve_efa_zones,
+)
+from components.gpu.efa_config import check_efa_zones_have_private_subnets
 from components.gpu.names import SharingStrategy
-from components.karpenter.config import KarpenterConfig, parse_karpenter
+from components.gpu.storage import ROOT_VOLUME_SECTION
+from components.karpenter.config import FEATURE_GATES_SECTION, KARPENTER_SECTION, KarpenterConfig, parse_karpenter
 from components.karpenter.node_image import parse_node_image
 from components.karpenter.node_pool_config import (
+    BUDGET_SECTION,
+    DISRUPTION_SECTION,
+    NODE_POOL_SECTION,
     NodePoolConfig,
     check_consolidation_policy,
     check_unique_names,
     parse_node_pools,
     pool_key,
 )
-from components.network.config import NetworkConfig, parse_network
+from components.network.config import NETWORK_SECTION, ExistingVpcConfig, NetworkConfig, NewVpcConfig, parse_network
 from components.observability.config import (
+    NODE_HEALTH_SECTION,
+    OBSERVABILITY_SECTION,
     NodeHealthConfig,
     ObservabilityConfig,
     check_host_engine_architectures,
@@ -59,6 +86,7 @@ TOP_LEVEL_KEYS = (
     "clusterLogTypes",
     "clusterLogRetentionDays",
     "clusterCreatorArn",
+    "previewRoleArn",
     "controllerNodeGroup",
     "tags",
     "karpenter",
@@ -75,7 +103,7 @@ CLUSTER_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,38}[A-Za-z0-9]$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 TAG_KEY_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 # Values that stay strings ("1.30" must not become the float 1.3); structured values arrive as JSON.
-SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage")
+SCALAR_KEYS = ("clusterName", "kubernetesVersion", "nodeImage", "clusterCreatorArn", "previewRoleArn")
 
 
 @dataclass(frozen=True)
@@ -127,9 +155,17 @@ def _parse_tags(parser: Parser, raw: Any) -> Mapping[str, str]:
     return MappingProxyType(tags)
 
 
-def parse_config(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, region: str | None) -> PlatformConfig:
+def parse_config(
+    raw: Mapping[str, Any],
+    *,
+    stack: str,
+    project: str = PROJECT,
+    region: str | None,
+    aws_keys: Collection[str] = (),
+) -> PlatformConfig:
     """Parse and validate raw stack config (`{"clusterName": ..., "network": {...}}`) into a PlatformConfig.
 
+    `aws_keys` are the stack's other `aws:*` keys (without the prefix), to name a misspelt aws:region.
     Raises ConfigError naming the stack and key on the first problem found.
     """
     parser = Parser(stack)
@@ -141,7 +177,17 @@ def parse_config(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT, 
             f"allowed keys: {', '.join(TOP_LEVEL_KEYS)}",
         )
     if region is None:
-        raise ConfigError(stack, "aws:region", "is not set", "allowed: an AWS region such as us-west-2")
+        # Without it the AWS provider falls back on the environment (AWS_REGION, the profile's region): the stack
+        # would deploy wherever the shell that runs pulumi points. There is no project default for that reason.
+        typos = difflib.get_close_matches("region", [k.lower() for k in aws_keys if k != "region"], n=1, cutoff=0.6)
+        raise ConfigError(
+            stack,
+            "aws:region",
+            "is not set, so the AWS provider would deploy to whatever region the environment names"
+            + (f" (aws:{typos[0]} is set: a misspelling?)" if typos else ""),
+            f"allowed: aws:region: <region> in Pulumi.{stack}.yaml, e.g. `pulumi config set aws:region us-west-2 "
+            f"--stack {stack}`",
+        )
     if not REGION_PATTERN.match(region):
         raise ConfigError(
             stack, "aws:region", f"{region!r} is not an AWS region", "allowed: a region such as us-west-2"
@@ -227,6 +273,12 @@ def _json_or_text(value: str) -> Any:
         return value  # e.g. `nodePools: none` — parse_config then reports the type problem with the key
 
 
+def with_cluster_creator(config: PlatformConfig, caller_arn: str) -> PlatformConfig:
+    """`config` with the cluster creator settled against the deploy's caller identity (`settle_cluster_creator`)."""
+    cluster = settle_cluster_creator(Parser(config.stack), config.cluster, caller_arn)
+    return dataclasses.replace(config, cluster=cluster)
+
+
 def load_config() -> PlatformConfig:
     """Read the current stack's `gpu-eks:*` keys through pulumi.Config and parse them."""
     project = pulumi.get_project()
@@ -238,4 +290,150 @@ def load_config() -> PlatformConfig:
         if value is None:
             continue
         raw[key] = value if key in SCALAR_KEYS else _json_or_text(value)
-    return parse_config(raw, stack=stack, project=project, region=pulumi.Config("aws").get("region"))
+    platform = parse_config(
+        raw,
+        stack=stack,
+        project=project,
+        region=pulumi.Config("aws").get("region"),
+        aws_keys=_configured_project_keys("aws"),
+    )
+    if (
+        lookups_enabled()
+        and isinstance(platform.network, ExistingVpcConfig)
+        and any(p.efa for p in platform.gpu_node_pools)
+    ):
+        # A brought VPC's subnet zones are known only to EC2: an EFA zone without a private subnet would leave its
+        # pool's subnet selector empty (Karpenter never launches). Checked before any resource is registered.
+        subnet_zones = {s: aws.ec2.get_subnet(id=s).availability_zone for s in platform.network.private_subnet_ids}
+        check_efa_zones_have_private_subnets(Parser(stack), platform.gpu_node_pools, subnet_zones)
+    if platform.cluster.creator_arn is not None:  # the override: no lookup
+        return platform
+    # Who runs this deploy (sts:GetCallerIdentity; answered in previews too), so the
+    # 409 guard for the cluster creator works without clusterCreatorArn. Before any resource is registered.
+    return with_cluster_creator(platform, aws.get_caller_identity().arn)
+
+
+# -- the configuration reference -------------------------------------------------------------------------------
+# docs/configuration.md is generated from these declarations by `python -m tools.config_reference`: each section
+# names the very tuple of keys its parser passes to Parser.mapping, and the generator refuses a key without a
+# complete KeyDoc (type, default, allowed, example, description), so a new key cannot ship undocumented.
+
+REGION_SECTION = SectionDoc(
+    path="aws",
+    keys=("region",),
+    intro="The AWS provider's own namespace, read by the program as well.",
+    docs={
+        "region": KeyDoc(
+            type="string",
+            default="none: each stack file sets its own; the program refuses a stack without one (and names a "
+            "misspelt key such as `aws:regoin`)",
+            allowed="an AWS region (`us-west-2`, `eu-west-1`, `us-gov-west-1`)",
+            example="us-east-1",
+            description="Where the stack deploys. In `us-east-1`, `us-west-1` and `ca-central-1` the stack must pin "
+            "its zones (`network.availabilityZoneIds`).",
+        ),
+    },
+)
+
+_NEW_VPC = NewVpcConfig()
+_TOP_LEVEL_DOCS = {
+    "clusterName": KeyDoc(
+        type="string",
+        default="`gpu-eks-<stack>`",
+        allowed="2 to 40 letters, digits and `-`, starting with a letter, not ending in `-` (derived IAM role names "
+        "must fit IAM's 64 characters)",
+        example="gpu-prod",
+        description="The EKS cluster's name, and the prefix of the IAM roles, queue and log group the program creates.",
+    ),
+    "network": KeyDoc(
+        type="mapping",
+        default=f"a new VPC: `{_NEW_VPC.cidr}`, {_NEW_VPC.availability_zones} zones, "
+        f"{_NEW_VPC.nat_gateways} NAT gateway",
+        allowed="see `gpu-eks:network` below",
+        example="{cidr: 10.20.0.0/16, natGateways: one-per-az}",
+        description="The VPC this stack creates, or the one it brings.",
+    ),
+    "tags": KeyDoc(
+        type="mapping of tag key to string",
+        default="`{}`",
+        allowed="AWS tag keys (1 to 128 letters, digits, spaces and `_.:/=+-@`, not starting `aws:`) to values of up "
+        "to 256 characters",
+        example="{team: platform, cost-center: '4711'}",
+        description="Tags on every AWS resource the program creates.",
+    ),
+    "karpenter": KeyDoc(
+        type="mapping",
+        default=f"Karpenter {versions.DEFAULT_KARPENTER_VERSION} with EKS Pod Identity",
+        allowed="see `gpu-eks:karpenter` below",
+        example="{identity: irsa}",
+        description="The Karpenter installation.",
+    ),
+    "nodePools": KeyDoc(
+        type="list of mappings",
+        default="`general-amd64` and `general-arm64`",
+        allowed="see `gpu-eks:nodePools[]` below; may be empty",
+        example="[{name: general, architectures: [arm64]}]",
+        description="General-purpose (CPU) NodePools.",
+    ),
+    "gpuNodePools": KeyDoc(
+        type="list of mappings",
+        default="none",
+        allowed="see `gpu-eks:gpuNodePools[]` below",
+        example="[{name: inference, instanceFamilies: [g6], maxGpus: 8}]",
+        description="GPU NodePools, each with its sharing strategy and workload contract.",
+    ),
+    "nodeImage": KeyDoc(
+        type="string",
+        default=f"`{versions.DEFAULT_NODE_IMAGE}` (`components/versions.py`)",
+        allowed="`al2023@v<YYYYMMDD>`, an amazon-eks-ami release tag with AMIs for the stack's `kubernetesVersion` "
+        "("
+        + ", ".join(f"{k8s} → `{tag}`" for k8s, tag in versions.AL2023_FIRST_RELEASE_FOR_KUBERNETES.items())
+        + " or later), or `al2023@latest` (not for real stacks)",
+        example=versions.DEFAULT_NODE_IMAGE,
+        description="The node image (Karpenter AMI alias) of the general pools' EC2NodeClass and of every GPU pool "
+        "without its own; Karpenter picks the NVIDIA variant for GPU types. A new image replaces every node it "
+        "applies to.",
+    ),
+    "observability": KeyDoc(
+        type="mapping",
+        default="`{mode: in-cluster, retentionDays: 15}`",
+        allowed="see `gpu-eks:observability` below",
+        example="{mode: amp, retentionDays: 90}",
+        description="Where metrics live.",
+    ),
+    "nodeHealth": KeyDoc(
+        type="mapping",
+        default="`{autoRepair: true}`",
+        allowed="see `gpu-eks:nodeHealth` below",
+        example="{autoRepair: false}",
+        description="Whether unhealthy nodes are detected and replaced.",
+    ),
+    **CLUSTER_TOP_LEVEL_DOCS,
+}
+
+TOP_LEVEL_SECTION = SectionDoc(
+    path="gpu-eks",
+    keys=TOP_LEVEL_KEYS,
+    intro="Every key is optional unless its default says `required`. Unknown keys at any level are errors.",
+    docs=_TOP_LEVEL_DOCS,
+)
+
+CONFIG_SECTIONS: tuple[SectionDoc, ...] = (
+    REGION_SECTION,
+    TOP_LEVEL_SECTION,
+    NETWORK_SECTION,
+    ENDPOINT_SECTION,
+    CONTROLLER_NODE_GROUP_SECTION,
+    KARPENTER_SECTION,
+    FEATURE_GATES_SECTION,
+    OBSERVABILITY_SECTION,
+    NODE_HEALTH_SECTION,
+    NODE_POOL_SECTION,
+    DISRUPTION_SECTION,
+    BUDGET_SECTION,
+    GPU_POOL_SECTION,
+    SHARING_SECTION,
+    ROOT_VOLUME_SECTION,
+    RESERVATION_TERM_SECTION,
+    TAINT_SECTION,
+)

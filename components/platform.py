@@ -43,7 +43,7 @@ class Platform(pulumi.ComponentResource):
                 vpc_id=self.network.vpc_id,
                 private_subnet_ids=self.network.private_subnet_ids,
                 public_subnet_ids=self.network.public_subnet_ids,
-                # Karpenter's IRSA identity is the only user of the cluster's IAM OIDC provider.
+                # The IAM OIDC provider serves IRSA: Karpenter's, the EBS CSI driver's and the AMP roles'.
                 create_oidc_provider=config.karpenter.identity == IRSA,
             ),
             opts=child,
@@ -65,6 +65,8 @@ class Platform(pulumi.ComponentResource):
                     gpu_operator=gpu_operator,
                     gpu_tolerations=gpu_tolerations,
                     agent_host_engine=config.node_health.auto_repair,
+                    # One pod identity mechanism per stack: Karpenter's choice.
+                    irsa=config.karpenter.identity == IRSA,
                 ),
                 opts=child,
             )

@@ -5,7 +5,8 @@
 
 Stages, in order: render (the program under mocks), helm (every release through its pinned chart with real Helm),
 objects (Kubernetes and CRD schema and CEL), provider-schemas, placement (every pod against the nodes the stack can
-have), policy (the policy pack, mandatory vs advisory), capacity (the controller group at minSize).
+have), karpenter (Karpenter's own scheduler judges every GPU pool; needs Go), policy (the policy pack, mandatory vs
+advisory), capacity (the controller group at minSize).
 A progress line per stage goes to stderr, the report to stdout. Exit codes: 0 every stage passed, 1 a check failed,
 2 the stack cannot be checked (bad config, missing chart sources): one line on stderr.
 """
@@ -17,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from preflight.report import json_report, passed, terminal_report
+from preflight.report import cannot_check_report, json_report, passed, terminal_report
 from preflight.runner import STAGE_NAMES, STAGES, Stage, run_stages
 from preflight.subject import CannotCheck, Subject
 
@@ -58,12 +59,18 @@ def main(argv: list[str] | None = None) -> int:
         results = run_stages(subject, chosen, on_start=progress)
     except CannotCheck as error:
         print(str(error), file=sys.stderr)
+        if args.json:  # CI still gets a report per stack: the one line, as its error
+            _write(args.json, cannot_check_report(stack, config_file, str(error)))
         return EXIT_CANNOT_CHECK
     print("\n".join(terminal_report(stack, config_file, results)))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(json_report(stack, config_file, results), indent=2) + "\n")
+        _write(args.json, json_report(stack, config_file, results))
     return EXIT_PASSED if passed(results) else EXIT_FAILED
+
+
+def _write(path: Path, report: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 The scheduling model (preflight/placement/model.py) says which pods can run on the controller group (taints,
 selectors, affinity) but not whether they fit. This module adds the requests: pure functions over a
 `ClusterModel` and the EKS add-ons a stack registers, so the numbers come from the rendered charts and from the
-source tables below, never from the builders under test.
+source tables below, never from the builders under test. The check packs pods onto the nodes one by one
+(`CapacityReport.unplaced`; a total that fits in the sum proves nothing) and then checks that each rolling update
+can progress (`CapacityReport.surge_unplaced`: a Deployment with maxUnavailable 0 needs room for a surge pod next
+to the steady state).
 
 **What runs there once everything is installed.** Every chart pod the model places on a controller node, except
 Helm hooks and Jobs (they finish; a hook runs while the node is otherwise idle of its release): Deployments and
@@ -175,6 +178,15 @@ class Workload:
     replicas: int = 1
     per_node: bool = False
     spread_by_hostname: bool = False  # required pod anti-affinity on kubernetes.io/hostname: one replica per node
+    # A rolling update's extra pods, resolved to pod counts (`resolve_rolling_update`): a Deployment with
+    # max_unavailable 0 keeps every old pod until a surge pod is Ready, so the roll needs room for one more pod.
+    max_surge: int = 0
+    max_unavailable: int = 1
+
+    @property
+    def needs_surge_room(self) -> bool:
+        """Whether a rolling update only progresses if one more pod of this workload fits (per node for a DaemonSet)."""
+        return self.max_surge > 0 and self.max_unavailable == 0
 
     def describe(self) -> str:
         count = "per node" if self.per_node else f"× {self.replicas}"
@@ -185,16 +197,76 @@ def mebibytes(value: int) -> int:
     return round(value / MI)
 
 
+def _scaled(value: Any, total: int, round_up: bool) -> int:
+    """An IntOrString of pods: an int as is, "25%" of `total` rounded up or down
+    (k8s.io/apimachinery intstr.GetScaledValueFromIntOrPercent)."""
+    text = str(value)
+    if text.endswith("%"):
+        exact = int(text[:-1]) * total
+        return -(-exact // 100) if round_up else exact // 100
+    return int(text)
+
+
+def resolve_rolling_update(strategy: Mapping[str, Any] | None, replicas: int) -> tuple[int, int]:
+    """(maxSurge, maxUnavailable) of a Deployment in pods, as the Deployment controller resolves them.
+
+    Defaults 25% / 25% when unset (apps/v1 SetDefaults_Deployment); surge rounds up, unavailable down, and both 0
+    become unavailable 1 (k8s.io/kubernetes pkg/controller/deployment/util `ResolveFenceposts`). Recreate stops
+    every old pod first: no surge.
+    """
+    strategy = strategy or {}
+    if strategy.get("type") == "Recreate":
+        return 0, replicas
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = _scaled(rolling.get("maxSurge", "25%"), replicas, round_up=True)
+    unavailable = _scaled(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
+
+
+def resolve_daemonset_update(strategy: Mapping[str, Any] | None, nodes: int) -> tuple[int, int]:
+    """(maxSurge, maxUnavailable) of a DaemonSet in nodes: defaults 0 / 1 (apps/v1 SetDefaults_DaemonSet); OnDelete
+    replaces nothing by itself."""
+    strategy = strategy or {}
+    if strategy.get("type") == "OnDelete":
+        return 0, 1
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = _scaled(rolling.get("maxSurge", 0), nodes, round_up=True)
+    unavailable = _scaled(rolling.get("maxUnavailable", 1), nodes, round_up=True)
+    return surge, unavailable
+
+
+# The add-ons' Deployment strategies are not read: they count with the Deployment defaults (25% / 25%, i.e. for 2
+# replicas 1 surge pod and none unavailable), the case that needs the most room during a roll.
+_ADDON_SURGE, _ADDON_UNAVAILABLE = resolve_rolling_update(None, 2)
+
 # EKS add-on pods the charts do not render (sources in the module docstring), by add-on name.
 ADDON_PODS: dict[str, tuple[Workload, ...]] = {
-    "coredns": (Workload("add-on coredns: Deployment coredns", 100, 70 * MI, replicas=2),),
+    "coredns": (
+        Workload(
+            "add-on coredns: Deployment coredns",
+            100,
+            70 * MI,
+            replicas=2,
+            max_surge=_ADDON_SURGE,
+            max_unavailable=_ADDON_UNAVAILABLE,
+        ),
+    ),
     "kube-proxy": (Workload("add-on kube-proxy: DaemonSet kube-proxy", 100, 0, per_node=True),),
     "vpc-cni": (Workload("add-on vpc-cni: DaemonSet aws-node", 50, 0, per_node=True),),
     "eks-pod-identity-agent": (
         Workload("add-on eks-pod-identity-agent: DaemonSet eks-pod-identity-agent", 0, 0, per_node=True),
     ),
     "aws-ebs-csi-driver": (
-        Workload("add-on aws-ebs-csi-driver: Deployment ebs-csi-controller", 60, 240 * MI, replicas=2),
+        Workload(
+            "add-on aws-ebs-csi-driver: Deployment ebs-csi-controller",
+            60,
+            240 * MI,
+            replicas=2,
+            max_surge=_ADDON_SURGE,
+            max_unavailable=_ADDON_UNAVAILABLE,
+        ),
         Workload("add-on aws-ebs-csi-driver: DaemonSet ebs-csi-node", 30, 120 * MI, per_node=True),
     ),
     # Rendered from its chart by the placement model (placement.ADDON_CHARTS): counted as a model pod.
@@ -243,7 +315,11 @@ def controller_workloads(model: Any, addons: Iterable[str]) -> list[Workload]:
         obj = _object_of(model, pod)
         if pod.kind == "DaemonSet":
             cpu, memory = pod_requests(pod.spec)
-            workloads.append(Workload(pod.name, cpu, memory, per_node=True))
+            # Resolved against one node: only whether a node ever holds an old and a new pod at once matters.
+            surge, unavailable = resolve_daemonset_update(obj["spec"].get("updateStrategy") if obj else None, 1)
+            workloads.append(
+                Workload(pod.name, cpu, memory, per_node=True, max_surge=surge, max_unavailable=unavailable)
+            )
         elif obj is not None and obj["kind"] in OPERATOR_CR_KINDS:
             spec = obj["spec"]
             cpu, memory = container_requests(spec)  # the CR's `resources` are the main container's
@@ -252,14 +328,20 @@ def controller_workloads(model: Any, addons: Iterable[str]) -> list[Workload]:
             workloads.append(Workload(pod.name, cpu + reload_cpu, memory + reload_memory, replicas=replicas))
         elif obj is not None and pod.kind in ("Deployment", "StatefulSet"):
             cpu, memory = pod_requests(pod.spec)
-            replicas = obj["spec"].get("replicas")
+            replicas = 1 if obj["spec"].get("replicas") is None else int(obj["spec"]["replicas"])
+            # A StatefulSet replaces a pod only after deleting it: no surge.
+            surge, unavailable = (
+                resolve_rolling_update(obj["spec"].get("strategy"), replicas) if pod.kind == "Deployment" else (0, 1)
+            )
             workloads.append(
                 Workload(
                     pod.name,
                     cpu,
                     memory,
-                    replicas=1 if replicas is None else int(replicas),
+                    replicas=replicas,
                     spread_by_hostname=_spread_by_hostname(pod.spec),
+                    max_surge=surge,
+                    max_unavailable=unavailable,
                 )
             )
         else:
@@ -280,6 +362,16 @@ class NodeState:
     free_cpu_m: int
     free_memory: int
     pods: list[str] = field(default_factory=list)
+
+
+def _fits(node: NodeState, w: Workload) -> bool:
+    return node.free_cpu_m >= w.cpu_m and node.free_memory >= w.memory
+
+
+def _bind(node: NodeState, w: Workload) -> None:
+    node.free_cpu_m -= w.cpu_m
+    node.free_memory -= w.memory
+    node.pods.append(w.name)
 
 
 @dataclass(frozen=True)
@@ -304,28 +396,9 @@ class CapacityReport:
     def requested_memory(self) -> int:
         return sum(w.memory * (self.nodes if w.per_node else w.replicas) for w in self.workloads)
 
-    def listing(self) -> str:
-        return "\n  ".join(w.describe() for w in sorted(self.workloads, key=lambda w: (-w.cpu_m, -w.memory, w.name)))
-
-    def shortfalls(self) -> list[str]:
-        """Where the total requests exceed the total allocatable, each naming the amount short and the pods."""
-        group = f"{self.nodes} × {self.node.instance_type}"
-        problems = []
-        if self.requested_cpu_m > self.allocatable_cpu_m:
-            problems.append(
-                f"CPU: pods request {self.requested_cpu_m}m, {group} offers {self.allocatable_cpu_m}m "
-                f"({self.requested_cpu_m - self.allocatable_cpu_m}m short)"
-            )
-        if self.requested_memory > self.allocatable_memory:
-            problems.append(
-                f"memory: pods request {mebibytes(self.requested_memory)}Mi, {group} offers "
-                f"{mebibytes(self.allocatable_memory)}Mi ({mebibytes(self.requested_memory - self.allocatable_memory)}"
-                "Mi short)"
-            )
-        return [f"{p}; pods:\n  {self.listing()}" for p in problems]
-
-    def unplaced(self) -> list[str]:
-        """First-fit-decreasing bin packing (by CPU, then memory) of every pod onto the nodes: the pods left over.
+    def _pack(self) -> tuple[list[NodeState], list[str]]:
+        """First-fit-decreasing bin packing (by CPU, then memory) of every pod onto the nodes, node by node: the
+        nodes as packed and the pods left over. Never sums: a pod fits a node or it does not.
 
         DaemonSet pods go first, one on every node (the DaemonSet controller binds them per node); a workload with
         required hostname anti-affinity puts each replica on a different node; the rest go biggest first onto the
@@ -334,40 +407,71 @@ class CapacityReport:
         """
         nodes = [NodeState(f"node {i + 1}", self.node.cpu_m, self.node.memory) for i in range(self.nodes)]
         left = []
-
-        def fits(node: NodeState, w: Workload) -> bool:
-            return node.free_cpu_m >= w.cpu_m and node.free_memory >= w.memory
-
-        def bind(node: NodeState, w: Workload) -> None:
-            node.free_cpu_m -= w.cpu_m
-            node.free_memory -= w.memory
-            node.pods.append(w.name)
-
         for w in (w for w in self.workloads if w.per_node):
             for node in nodes:
-                if fits(node, w):
-                    bind(node, w)
+                if _fits(node, w):
+                    _bind(node, w)
                 else:
                     left.append(f"{w.describe()} does not fit on {node.name} ({self._free(node)})")
         replicas = [(w, i) for w in self.workloads if not w.per_node for i in range(w.replicas)]
         # Spread workloads first (they are the constrained ones), then biggest first.
         replicas.sort(key=lambda item: (not item[0].spread_by_hostname, -item[0].cpu_m, -item[0].memory, item[0].name))
         for w, index in replicas:
-            candidates = [n for n in nodes if not (w.spread_by_hostname and w.name in n.pods)]
-            target = next((n for n in candidates if fits(n, w)), None)
-            if target is None:
-                why = (
-                    f"replica {index + 1} needs a node without another replica (hostname anti-affinity); "
-                    if w.spread_by_hostname and len(candidates) < len(nodes)
-                    else ""
-                )
-                left.append(
-                    f"{w.describe()}: {why}no node has room; free: "
-                    + ", ".join(f"{n.name} {self._free(n)}" for n in nodes)
-                )
+            problem = self._place(nodes, w, f"replica {index + 1}")
+            if problem:
+                left.append(problem)
+        return nodes, left
+
+    def _place(self, nodes: list[NodeState], w: Workload, which: str) -> str | None:
+        """Bind one pod of `w` to the first node with room (honouring hostname anti-affinity), or say why not."""
+        candidates = [n for n in nodes if not (w.spread_by_hostname and w.name in n.pods)]
+        target = next((n for n in candidates if _fits(n, w)), None)
+        if target is not None:
+            _bind(target, w)
+            return None
+        why = (
+            f"{which} needs a node without another replica (hostname anti-affinity); "
+            if w.spread_by_hostname and len(candidates) < len(nodes)
+            else ""
+        )
+        return f"{w.describe()}: {why}no node has room; free: " + ", ".join(f"{n.name} {self._free(n)}" for n in nodes)
+
+    def unplaced(self) -> list[str]:
+        """The pods the packing (`_pack`) leaves over at steady state."""
+        return self._pack()[1]
+
+    def surge_unplaced(self) -> list[str]:
+        """The rolling updates that could never progress, each checked on top of the steady-state packing.
+
+        A Deployment whose maxUnavailable resolves to 0 (`resolve_rolling_update`; the default for 1-3 replicas)
+        keeps all its old pods until a surge pod is Ready, so one more pod of it must fit, with its anti-affinity
+        (the surge pod carries the same labels, so with required hostname anti-affinity it needs a node with no
+        replica at all). A DaemonSet with maxSurge starts the new pod next to the old one on a node. Each roll is
+        checked alone: when several roll at once (one `pulumi up` bumping several charts) a surge pod that waits
+        gets its room as soon as another roll has swapped its pods, so a roll that fits alone always finishes;
+        one that does not fit alone never does. With maxUnavailable >= 1 an old pod goes first and frees its slot.
+        """
+        nodes, left = self._pack()
+        if left:
+            return []  # the steady state already fails; `unplaced` says how
+        problems = []
+        for w in (w for w in self.workloads if w.needs_surge_room):
+            trial = [NodeState(n.name, n.free_cpu_m, n.free_memory, list(n.pods)) for n in nodes]
+            if w.per_node:
+                problems += [
+                    f"rolling update of {w.describe()}: maxSurge starts a new pod next to the old one, which does not "
+                    f"fit on {node.name} ({self._free(node)})"
+                    for node in trial
+                    if not _fits(node, w)
+                ]
                 continue
-            bind(target, w)
-        return left
+            problem = self._place(trial, w, "the surge pod")
+            if problem:
+                problems.append(
+                    f"rolling update of {problem} (maxSurge {w.max_surge}, maxUnavailable 0: the old pods stay until "
+                    "a new one is Ready, so the roll never progresses)"
+                )
+        return problems
 
     @staticmethod
     def _free(node: NodeState) -> str:

@@ -19,7 +19,9 @@ class Finding:
     severity: Severity = "mandatory"
 
     def line(self) -> str:
-        return f"{self.subject}: {self.message}" if self.subject else self.message
+        """One line: a multi-line message (a policy's description, then its violation) joined with spaces."""
+        message = " ".join(self.message.split())
+        return f"{self.subject}: {message}" if self.subject else message
 
 
 @dataclass

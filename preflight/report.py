@@ -66,19 +66,33 @@ def json_report(stack: str, config_file: Path, results: list[StageResult]) -> di
     }
 
 
+def cannot_check_report(stack: str, config_file: Path, error: str) -> dict[str, Any]:
+    """The --json report of a stack preflight could not check (exit 2): its one-line reason, no stages."""
+    return {"stack": stack, "configFile": str(config_file), "passed": False, "error": error, "stages": []}
+
+
+def _cell(stage: dict[str, Any] | None) -> str:
+    if stage is None or stage["skipped"]:
+        return "–"
+    failed = [f for f in stage["findings"] if f["severity"] == "mandatory"]
+    return "✓" if stage["passed"] else f"✗ {len(failed)}"
+
+
 def markdown_summary(reports: list[dict[str, Any]]) -> list[str]:
-    """One table for a PR comment from several --json reports: a row per stack, a column per stage."""
+    """One table for a PR comment from several --json reports: a row per stack, a column per stage, then the
+    first failing finding of each failed stage (or the one line of a stack that could not be checked)."""
     if not reports:
         return []
-    stages = [s["stage"] for s in reports[0]["stages"]]
+    stages = list(dict.fromkeys(s["stage"] for report in reports for s in report["stages"])) or ["render"]
     lines = ["| stack | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
     for report in reports:
-        cells = []
-        for stage in report["stages"]:
-            failed = [f for f in stage["findings"] if f["severity"] == "mandatory"]
-            cells.append("–" if stage["skipped"] else ("✓" if stage["passed"] else f"✗ {len(failed)}"))
+        by_stage = {stage["stage"]: stage for stage in report["stages"]}
+        cells = [_cell(by_stage.get(name)) for name in stages]
+        if report.get("error"):
+            cells = ["✗ cannot check"] + ["–"] * (len(stages) - 1)
         lines.append(f"| {report['stack']} | " + " | ".join(cells) + " |")
-    first = [
+    first = [f"- {report['stack']}: cannot check: {report['error']}" for report in reports if report.get("error")]
+    first += [
         f"- {report['stack']} / {stage['stage']}: {finding['subject']}: {finding['message']}"
         for report in reports
         for stage in report["stages"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from preflight.findings import StageResult
-from preflight.stages import capacity, helm, objects, placement, policy, provider_schemas, render
+from preflight.stages import capacity, helm, karpenter, objects, placement, policy, provider_schemas, render
 from preflight.subject import NeedsEarlierStage, Subject
 
 
@@ -29,6 +29,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("objects", objects),
     Stage("provider-schemas", provider_schemas),
     Stage("placement", placement),
+    Stage("karpenter", karpenter),
     Stage("policy", policy),
     Stage("capacity", capacity),
 )

@@ -137,3 +137,24 @@ def provider_schemas():
     from preflight.validate.provider_schema import SchemaSet
 
     return SchemaSet.load()
+
+
+@pytest.fixture(scope="session")
+def preflight_of(stack_or_variant_run) -> Callable[[str], Any]:
+    """`preflight_of("dev")`: every preflight stage's result (preflight/runner.py) for a repo stack or a
+    STACK_VARIANT, once per session, starting from the session's cached run (the render stage's output)."""
+    from preflight.model.harness import REPO_ROOT
+    from preflight.runner import STAGES, run_stages
+    from preflight.subject import Subject
+    from tests.support.stack_variants import VARIANTS_BY_NAME
+
+    cache: dict[str, Any] = {}
+
+    def get(name: str):
+        if name not in cache:
+            base = VARIANTS_BY_NAME[name].base if name in VARIANTS_BY_NAME else name
+            subject = Subject(name, REPO_ROOT / f"Pulumi.{base}.yaml", run=stack_or_variant_run(name))
+            cache[name] = run_stages(subject, [s for s in STAGES if s.name != "render"])
+        return cache[name]
+
+    return get

@@ -4,7 +4,9 @@
 
 BASE_DIR and HEAD_DIR are `tools.render` outputs: one stack's folder, or a folder of stack folders (the
 pull-request workflow renders every stack to `base/<stack>` and `head/<stack>`, and writes `<stack>.FAILED`
-for a render that failed). Prints Markdown, one section per stack: which NodePools' nodes Karpenter will replace
+for a render that failed). Prints Markdown, one section per stack: a Kubernetes upgrade (control plane,
+controller nodes, add-ons; a jump of more than one minor version is refused in one line and the command exits
+1), which NodePools' nodes Karpenter will replace
 and why, pool changes that replace nothing, chart upgrades and the device plugin <-> GPU Operator switch, Karpenter
 upgrades, IAM and cluster-access changes, other changed resources and the workload contract. `--diff FILE` writes
 the review diff: manifests/, helm/, outputs.json and only those resources.json entries that manifests/ and helm/
@@ -39,7 +41,8 @@ from typing import Any
 import yaml
 
 # NodePool spec.template fields inside Karpenter's drift hash (path below spec.template): a change replaces every
-# node of the pool.
+# node of the pool. kubernetes-sigs/karpenter@v1.14.1 pkg/apis/v1/nodepool.go: `NodeClaimTemplate` (ObjectMeta
+# labels and annotations) and `NodeClaimTemplateSpec`, where only `requirements` is `hash:"ignore"`.
 NODEPOOL_TEMPLATE_HASHED: tuple[tuple[str, str], ...] = (
     ("metadata", "labels"),
     ("metadata", "annotations"),
@@ -49,7 +52,10 @@ NODEPOOL_TEMPLATE_HASHED: tuple[tuple[str, str], ...] = (
     ("spec", "expireAfter"),
     ("spec", "terminationGracePeriod"),
 )
-# NodePool spec fields that steer Karpenter but never drift a node.
+# The template's duration fields: hashed as Go durations, so `60m` and `1h` are the same value; expireAfter
+# defaults to 720h in the CRD (`+kubebuilder:default:="720h"`), so leaving it out equals writing 720h.
+NODEPOOL_DURATIONS = {"expireAfter": "720h", "terminationGracePeriod": None}
+# NodePool spec fields outside spec.template: they steer Karpenter but never drift a node.
 NODEPOOL_BEHAVIOURAL = ("weight", "limits", "disruption", "replicas")
 # EC2NodeClass spec fields outside the static hash that drift on their resolved value: which nodes that replaces.
 EC2NODECLASS_RESOLVED = {
@@ -57,7 +63,9 @@ EC2NODECLASS_RESOLVED = {
     "securityGroupSelectorTerms": "nodes whose security groups differ from the newly selected ones",
     "capacityReservationSelectorTerms": "nodes in capacity reservations no longer selected",
 }
-# Outside the hash and not checked for drift at all (amiFamily is hashed by its resolved value, which an alias fixes).
+# Outside the hash and not checked for drift at all. amiFamily is `hash:"ignore"` but its resolved value (the
+# alias's family when there is an alias) is hashed: `EC2NodeClass.Hash` in aws/karpenter-provider-aws@v1.14.1
+# pkg/apis/v1/ec2nodeclass.go; node_class_drift compares that.
 EC2NODECLASS_NEVER_DRIFT = ("amiFamily", "ipPrefixCount")
 
 KARPENTER_CHARTS = ("karpenter", "karpenter-crd")
@@ -69,6 +77,16 @@ ACCESS_TYPE_PREFIXES = (
     "aws:eks/accessPolicyAssociation:",
     "aws:eks/podIdentityAssociation:",
 )
+# Resources a Kubernetes version bump changes, and the inputs that carry the version: listed under "Kubernetes
+# upgrade" rather than among the other resources.
+UPGRADE_TYPES = (
+    "aws:eks/cluster:Cluster",
+    "eks:index:Cluster",
+    "aws:eks/nodeGroup:NodeGroup",
+    "eks:index:ManagedNodeGroup",
+    "aws:eks/addon:Addon",
+)
+UPGRADE_INPUTS = frozenset({"version", "addonVersion", "kubeProxyAddonOptions"})
 FAILED_SUFFIX = ".FAILED"
 MAX_OTHER_LINES = 15  # past this the summary counts the rest; the diff below has them all
 
@@ -89,6 +107,8 @@ class StackImpact:
 
     stack: str
     note: str | None = None  # a render failed, or the stack is new or gone
+    refused: str | None = None  # a change EKS does not allow: one line, and the command exits 1
+    upgrade: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     charts: list[str] = field(default_factory=list)
@@ -99,6 +119,7 @@ class StackImpact:
 
     def sections(self) -> list[tuple[str, list[str]]]:
         return [
+            ("Kubernetes upgrade", self.upgrade),
             ("Nodes replaced", self.replaced),
             ("Pool changes that replace no node", self.kept),
             ("Charts", self.charts),
@@ -109,7 +130,7 @@ class StackImpact:
         ]
 
     def unchanged(self) -> bool:
-        return self.note is None and not any(lines for _, lines in self.sections())
+        return self.note is None and self.refused is None and not any(lines for _, lines in self.sections())
 
 
 # --- Reading renders ------------------------------------------------------------------------------------------
@@ -147,6 +168,41 @@ def _get(obj: Any, *path: str) -> Any:
             return None
         obj = obj.get(key)
     return obj
+
+
+_DURATION_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+
+def duration_seconds(text: str) -> int | None:
+    """A Karpenter duration (`^([0-9]+(s|m|h))+$`, e.g. `1h30m`) in seconds; None for `Never` or anything else."""
+    total, number = 0, ""
+    for char in str(text):
+        if char.isdigit():
+            number += char
+        elif char in _DURATION_UNITS and number:
+            total, number = total + int(number) * _DURATION_UNITS[char], ""
+        else:
+            return None
+    return total if not number else None
+
+
+def as_hashed(value: Any) -> Any:
+    """A value as Karpenter's hash sees it (hashstructure with SlicesAsSets, IgnoreZeroValue, ZeroNil): lists are
+    sets, so reordering one changes nothing."""
+    if isinstance(value, Mapping):
+        return {k: as_hashed(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return sorted((as_hashed(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    return value
+
+
+def template_value(pool: Mapping[str, Any], path: tuple[str, str]) -> Any:
+    """One hashed template field of a NodePool, as the hash sees it (durations in seconds, the CRD default)."""
+    value = _get(pool, "spec", "template", *path)
+    if path[1] in NODEPOOL_DURATIONS:
+        value = value if value is not None else NODEPOOL_DURATIONS[path[1]]
+        return value if value is None or duration_seconds(value) is None else duration_seconds(value)
+    return as_hashed(value)
 
 
 def _kind_names(render: Render, kind: str) -> set[str]:
@@ -199,12 +255,22 @@ def _aliases(node_class: Mapping[str, Any]) -> list[str]:
     return [t["alias"] for t in _get(node_class, "spec", "amiSelectorTerms") or [] if "alias" in t]
 
 
+def resolved_ami_family(node_class: Mapping[str, Any]) -> str | None:
+    """The AMI family Karpenter hashes: the alias's family (`al2023@...` -> AL2023), else spec.amiFamily
+    (aws/karpenter-provider-aws@v1.14.1 pkg/apis/v1/ec2nodeclass.go `AMIFamily()`)."""
+    aliases = _aliases(node_class)
+    if aliases:
+        family = aliases[0].split("@")[0].lower()
+        return {"al2023": "AL2023", "al2": "AL2", "bottlerocket": "Bottlerocket"}.get(family, family)
+    return _get(node_class, "spec", "amiFamily")
+
+
 def node_class_drift(base_class: Mapping[str, Any], head_class: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(why every node of its pools is replaced, which nodes only) for one EC2NodeClass change."""
     every, some = [], []
     base_spec, head_spec = base_class.get("spec") or {}, head_class.get("spec") or {}
     for key in sorted(set(base_spec) | set(head_spec)):
-        if base_spec.get(key) == head_spec.get(key) or key in EC2NODECLASS_NEVER_DRIFT:
+        if as_hashed(base_spec.get(key)) == as_hashed(head_spec.get(key)) or key in EC2NODECLASS_NEVER_DRIFT:
             continue
         if key == "amiSelectorTerms":
             before, after = _aliases(base_class), _aliases(head_class)
@@ -215,6 +281,10 @@ def node_class_drift(base_class: Mapping[str, Any], head_class: Mapping[str, Any
             some.append(f"{EC2NODECLASS_RESOLVED[key]} (`{key}` changed)")
         else:
             every.append(f"EC2NodeClass `{key}` changed")
+    if resolved_ami_family(base_class) != resolved_ami_family(head_class) and "amiSelectorTerms" not in {
+        k for k in set(base_spec) | set(head_spec) if as_hashed(base_spec.get(k)) != as_hashed(head_spec.get(k))
+    }:
+        every.append(f"AMI family {resolved_ami_family(base_class)} → {resolved_ami_family(head_class)}")
     return every, some
 
 
@@ -230,8 +300,11 @@ def budget_note(pool: Mapping[str, Any]) -> str:
     return f"within its disruption budgets ({'; '.join(parts)})" if parts else "within its disruption budgets"
 
 
-def pool_impacts(base: Render, head: Render) -> tuple[list[str], list[str]]:
-    """(pools whose nodes are replaced, pool changes that replace no node), one line each."""
+def pool_impacts(base: Render, head: Render, kubernetes: tuple[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """(pools whose nodes are replaced, pool changes that replace no node), one line each. `kubernetes` is the
+    (base, head) Kubernetes version when it changes: an AMI alias resolves per Kubernetes version (the SSM
+    parameter of aws/karpenter-provider-aws@v1.14.1 pkg/providers/amifamily/ami.go `DescribeImageQuery` names the
+    cluster's version), so every node of a pool whose EC2NodeClass selects its AMI by alias drifts (AMIDrift)."""
     replaced, kept = [], []
     for name in sorted(_kind_names(base, "NodePool") | _kind_names(head, "NodePool")):
         b, h = base.manifests.get(("NodePool", name)), head.manifests.get(("NodePool", name))
@@ -243,18 +316,24 @@ def pool_impacts(base: Render, head: Render) -> tuple[list[str], list[str]]:
             continue
         every: list[str] = []
         for path in NODEPOOL_TEMPLATE_HASHED:
-            before, after = _get(b, "spec", "template", *path), _get(h, "spec", "template", *path)
-            if before != after:
+            if template_value(b, path) != template_value(h, path):
+                before, after = _get(b, "spec", "template", *path), _get(h, "spec", "template", *path)
                 detail = map_changes(before, after) if path[0] == "metadata" else []
+                if path[1] in NODEPOOL_DURATIONS:
+                    detail = [f"{before or 'unset'} → {after or 'unset'}"]
                 every.append(f"template {path[1]} changed" + (f": {', '.join(detail)}" if detail else ""))
         some = requirement_drift(b, h)
         class_name = _get(h, "spec", "template", "spec", "nodeClassRef", "name")
         base_class = base.manifests.get(("EC2NodeClass", class_name))
         head_class = head.manifests.get(("EC2NodeClass", class_name))
+        class_every: list[str] = []
         if base_class is not None and head_class is not None and base_class != head_class:
             class_every, class_some = node_class_drift(base_class, head_class)
-            every += [f"{reason} (EC2NodeClass `{class_name}`)" for reason in class_every]
             some += [f"{reason} (EC2NodeClass `{class_name}`)" for reason in class_some]
+        aliases = _aliases(head_class) if head_class is not None else []
+        if kubernetes is not None and aliases and not any(r.startswith("node image ") for r in class_every):
+            class_every.insert(0, f"node image {', '.join(aliases)} now resolves to Kubernetes {kubernetes[1]}'s AMIs")
+        every += [f"{reason} (EC2NodeClass `{class_name}`)" for reason in class_every]
         pace = f"Karpenter replaces them {budget_note(h)}"
         if every:
             also = f"; also {'; '.join(some)}" if some else ""
@@ -342,11 +421,30 @@ def _resource_changes(base: Render, head: Render, keys: Iterable[tuple[str, str]
     return out
 
 
-def resource_impacts(base: Render, head: Render) -> tuple[list[str], list[str]]:
-    """(IAM and cluster-access lines, other changed resources) from resources.json."""
+def _changed_inputs(base: Render, head: Render, key: tuple[str, str]) -> set[str]:
+    b, h = base.resources[key]["inputs"], head.resources[key]["inputs"]
+    return {k for k in set(b) | set(h) if b.get(k) != h.get(k)}
+
+
+def _upgrade_only(base: Render, head: Render, key: tuple[str, str]) -> bool:
+    """A resource whose only change is the Kubernetes version it runs (shown under "Kubernetes upgrade")."""
+    if key[0] not in UPGRADE_TYPES or key not in base.resources or key not in head.resources:
+        return False
+    changed = _changed_inputs(base, head, key)
+    return bool(changed) and changed <= UPGRADE_INPUTS
+
+
+def resource_impacts(
+    base: Render, head: Render, kubernetes: tuple[str, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(IAM and cluster-access lines, other changed resources) from resources.json; with a Kubernetes version
+    change, without the resources whose only change is that version."""
     keys = set(base.resources) | set(head.resources)
     access = {k for k in keys if k[0].startswith(ACCESS_TYPE_PREFIXES)}
-    other = _resource_changes(base, head, {k for k in keys - access if not shown_elsewhere(k[0])})
+    rest = {k for k in keys - access if not shown_elsewhere(k[0])}
+    if kubernetes is not None:
+        rest = {k for k in rest if not _upgrade_only(base, head, k)}
+    other = _resource_changes(base, head, rest)
     if len(other) > MAX_OTHER_LINES:
         other = other[:MAX_OTHER_LINES] + [f"and {len(other) - MAX_OTHER_LINES} more (see the diff)"]
     return _resource_changes(base, head, access), other
@@ -374,12 +472,71 @@ def contract_impacts(base: Render, head: Render) -> list[str]:
     return out
 
 
+def _minor(version: str) -> int:
+    return int(str(version).split(".")[1])
+
+
+def kubernetes_change(base: Render, head: Render) -> tuple[str, str] | None:
+    """(base, head) Kubernetes version from the `kubernetesVersion` output when it changes, else None."""
+    before, after = base.outputs.get("kubernetesVersion"), head.outputs.get("kubernetesVersion")
+    return (str(before), str(after)) if before and after and before != after else None
+
+
+def upgrade_refusal(before: str, after: str) -> str | None:
+    """One line when EKS does not allow the version change: it upgrades one minor version at a time and never
+    downgrades (https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html)."""
+    step = _minor(after) - _minor(before)
+    if step > 1:
+        return (
+            f"refused: `kubernetesVersion` {before} → {after} skips {step - 1} minor version"
+            f"{'s' if step > 2 else ''}; EKS upgrades one minor version at a time: deploy "
+            f"1.{_minor(before) + 1} first, then each next version"
+        )
+    if step < 0:
+        return f"refused: `kubernetesVersion` {before} → {after} is a downgrade; EKS cannot downgrade a cluster"
+    return None
+
+
+def upgrade_impacts(base: Render, head: Render, kubernetes: tuple[str, str]) -> tuple[list[str], list[str]]:
+    """(Kubernetes upgrade lines, controller node groups replaced) for an allowed one-minor upgrade."""
+    before, after = kubernetes
+    lines = [f"control plane {before} → {after}: EKS upgrades it in place (one minor version at a time)"]
+    groups = []
+    addons = []
+    for key in sorted(set(base.resources) & set(head.resources)):
+        b, h = base.resources[key]["inputs"], head.resources[key]["inputs"]
+        if key[0] == "aws:eks/nodeGroup:NodeGroup" and b.get("version") != h.get("version"):
+            scaling, update = h.get("scalingConfig") or {}, h.get("updateConfig") or {}
+            size = f"{scaling['desiredSize']} " if "desiredSize" in scaling else ""
+            # EKS's managed node group update replaces maxUnavailable nodes at a time, 1 unless configured.
+            pace = (
+                f"{update['maxUnavailablePercentage']}% of the nodes"
+                if "maxUnavailablePercentage" in update
+                else f"{update.get('maxUnavailable', 1)} node{'s' if update.get('maxUnavailable', 1) != 1 else ''}"
+            )
+            groups.append(
+                f"controller node group `{key[1]}`: **every node** ({size}{h.get('amiType', 'EKS-optimised')}): "
+                f"EKS rolls the managed node group onto Kubernetes {after}'s AMI, {pace} at a time"
+            )
+        if key[0] == "aws:eks/addon:Addon" and b.get("addonVersion") != h.get("addonVersion"):
+            addons.append(f"{h.get('addonName', key[1])} {b.get('addonVersion')} → {h.get('addonVersion')}")
+    if addons:
+        lines.append(f"EKS add-ons: {', '.join(addons)} (the others keep their pinned versions)")
+    return lines, groups
+
+
 def stack_impact(stack: str, base: Render, head: Render) -> StackImpact:
-    """Everything one stack's change does to its cluster."""
+    """Everything one stack's change does to its cluster; a version change EKS refuses is refused here."""
+    kubernetes = kubernetes_change(base, head)
+    if kubernetes is not None and (refusal := upgrade_refusal(*kubernetes)) is not None:
+        return StackImpact(stack, refused=refusal)
     impact = StackImpact(stack)
-    impact.replaced, impact.kept = pool_impacts(base, head)
+    impact.replaced, impact.kept = pool_impacts(base, head, kubernetes)
+    if kubernetes is not None:
+        impact.upgrade, groups = upgrade_impacts(base, head, kubernetes)
+        impact.replaced = groups + impact.replaced
     impact.charts, impact.karpenter = chart_impacts(base, head)
-    impact.access, impact.other = resource_impacts(base, head)
+    impact.access, impact.other = resource_impacts(base, head, kubernetes)
     impact.contract = contract_impacts(base, head)
     return impact
 
@@ -406,8 +563,8 @@ def summary_markdown(stack_impacts: Iterable[StackImpact]) -> str:
     """The comment's opening: changed stacks first, one section each."""
     lines = ["### Impact (base → head)", ""]
     for impact in sorted(stack_impacts, key=lambda i: (i.unchanged(), i.stack)):
-        if impact.note is not None:
-            lines += [f"**{impact.stack}**: {impact.note}", ""]
+        if impact.note is not None or impact.refused is not None:
+            lines += [f"**{impact.stack}**: {impact.note or impact.refused}", ""]
             continue
         if impact.unchanged():
             lines += [f"**{impact.stack}**: no change", ""]
@@ -471,10 +628,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("head", type=Path, help="the head render, the same shape")
     parser.add_argument("--diff", type=Path, help="write the review diff (each change once) to this file")
     args = parser.parse_args(argv)
-    print(summary_markdown(impacts(args.base, args.head)))
+    found = impacts(args.base, args.head)
+    print(summary_markdown(found))
     if args.diff:
         args.diff.write_text(review_diff(args.base, args.head))
-    return 0
+    for refused in (i for i in found if i.refused is not None):
+        print(f"stack {refused.stack}: {refused.refused}", file=sys.stderr)
+    return 1 if any(i.refused is not None for i in found) else 0
 
 
 if __name__ == "__main__":

@@ -39,8 +39,11 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, unquote
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-OUT_DIR = REPO_ROOT / "tests" / "data" / "provider-schemas"
+from preflight.validate.provider_schema import SCHEMA_DIR
+
+# tools/ sits at the repository root; the data files live with the check that reads them (preflight/).
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OUT_DIR = SCHEMA_DIR
 
 # Python package -> (schema package name, PyPI distribution, which SDK (sub)modules' resources to keep).
 # Whole modules are kept for aws so that any child a component creates (subnets, route tables, NAT

@@ -134,6 +134,20 @@ def write_render(run: StackRun, out: Path) -> None:
             _dump_yaml(out / "manifests" / f"{manifest['kind'].lower()}-{object_name}.yaml", manifest)
 
 
+def render_notes(outputs: dict[str, Any]) -> list[str]:
+    """One line per thing the config asked for that the stack narrows (today: a pool's types above maxGpus)."""
+    notes = []
+    for name, pool in sorted((outputs.get("gpuPools") or {}).items()):
+        excluded = pool.get("excludedByMaxGpus") if isinstance(pool, dict) else None
+        if excluded:
+            listed = ", ".join(f"{t} ({gpus} GPUs)" for t, gpus in sorted(excluded.items()))
+            notes.append(
+                f"note: gpuNodePools {name}: maxGpus {pool['maxGpus']} leaves out {listed}; the pool launches only "
+                f"types with at most {pool['maxGpus']} GPUs (gpuPools.{name}.excludedByMaxGpus)"
+            )
+    return notes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name, e.g. dev (reads Pulumi.<stack>.yaml)")
@@ -167,13 +181,15 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out or REPO_ROOT / "build" / args.stack
     write_render(run, out)
+    for line in render_notes(run.outputs):
+        print(line, file=sys.stderr)
     for line in resource_tree(run):
         print(line)
     children = sum(1 for r in run.resources if r.component_urn)
     mode = " (preview: computed values [unknown])" if args.preview else ""
     print(
-        f"{len(run.resources)} resources in stack {args.stack} ({children} registered by remote components)"
-        f"{mode}; written to {out}"
+        f"{len(run.resources)} resources in stack {args.stack}, region {run.outputs.get('region')} (aws:region; "
+        f"{children} registered by remote components){mode}; written to {out}"
     )
     return 0
 

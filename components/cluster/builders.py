@@ -15,6 +15,10 @@ from components.common.names import CONTROLLER_LABEL, CRITICAL_ADDONS_TAINT_KEY
 
 CONTROLLER_TAINT = {"key": CRITICAL_ADDONS_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+# Read-only on every Kubernetes resource, Secrets included (EKS user guide, "Review access policy permissions":
+# AmazonEKSAdminViewPolicy). The narrower AmazonEKSViewPolicy leaves Secrets out, and a Helm release's state lives in
+# Secrets (sh.helm.release.v1.*), which pulumi-kubernetes reads to preview a Release.
+PREVIEW_POLICY = "AmazonEKSAdminViewPolicy"
 NODE_ROLE_LABEL = "gpu-eks/node-role"
 
 
@@ -31,6 +35,11 @@ def controller_ami_type(architecture: str) -> str:
 def cluster_admin_policy_arn(partition: str) -> str:
     """The EKS access policy granting cluster-wide admin."""
     return f"arn:{partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"
+
+
+def preview_policy_arn(partition: str) -> str:
+    """The EKS access policy of the pull-request preview role: read everything, change nothing."""
+    return f"arn:{partition}:eks::aws:cluster-access-policy/{PREVIEW_POLICY}"
 
 
 def controller_launch_template(*, disk_size_gib: int, tags: dict[str, str]) -> dict[str, Any]:

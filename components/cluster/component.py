@@ -23,6 +23,7 @@ from components.cluster.builders import (
     controller_ami_type,
     controller_launch_template,
     controller_node_labels,
+    preview_policy_arn,
 )
 from components.cluster.config import ClusterConfig
 from components.cluster.node_role import node_role_with_policies
@@ -99,6 +100,17 @@ class Cluster(pulumi.ComponentResource):
             )
             for index, arn in enumerate(config.admins)
         }
+        if config.preview_role_arn is not None:
+            # PR previews read the cluster (Helm release state, live objects) to show a server-side diff.
+            access_entries["preview"] = eks.AccessEntryArgs(
+                principal_arn=config.preview_role_arn,
+                access_policies={
+                    "admin-view": eks.AccessPolicyAssociationArgs(
+                        policy_arn=preview_policy_arn(partition),
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
+            )
         # EKS creates /aws/eks/<cluster>/cluster itself on first write, with no retention, and leaves it behind
         # after destroy. Created here first (the cluster depends on it), it has a retention and is destroyed
         # after the cluster.

@@ -44,6 +44,43 @@ def pod_identity_trust_policy() -> dict[str, Any]:
     )
 
 
+def irsa_trust_policy(
+    oidc_provider_arn: str, oidc_issuer_host: str, namespace: str, service_account: str
+) -> dict[str, Any]:
+    """Trust policy of a role one service account assumes with IRSA (``sts:AssumeRoleWithWebIdentity``).
+
+    ``oidc_issuer_host`` is the issuer without its scheme, e.g. ``oidc.eks.us-west-2.amazonaws.com/id/ABC``; a
+    leading ``https://`` (as EKS reports the issuer) and a trailing ``/`` are removed, because IAM condition keys use
+    the bare host/path. The subject is pinned with ``StringEquals`` to exactly
+    ``system:serviceaccount:<ns>:<sa>`` and the audience to ``sts.amazonaws.com``.
+    """
+    require_arn(oidc_provider_arn, "oidc_provider_arn")
+    host = oidc_issuer_host.strip()
+    if host.startswith("https://"):
+        host = host[len("https://") :]
+    host = host.rstrip("/")
+    if not host or "://" in host:
+        raise ValueError(f"oidc_issuer_host must be the issuer host/path, got {oidc_issuer_host!r}")
+    for name, value in (("namespace", namespace), ("service_account", service_account)):
+        # A wildcard would be inert under StringEquals, but it almost certainly means the caller
+        # expected a StringLike match. Reject it rather than emit a policy no one can assume.
+        if not value or any(ch in value for ch in "*?: "):
+            raise ValueError(f"{name} must be a plain Kubernetes name, got {value!r}")
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": oidc_provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    f"{host}:aud": "sts.amazonaws.com",
+                    f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                }
+            },
+        }
+    )
+
+
 def require_arn(value: str, what: str) -> None:
     """ValueError unless `value` is an ARN string (builders take resolved ARNs, never Outputs)."""
     if not isinstance(value, str) or not value.startswith("arn:"):

@@ -14,6 +14,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pulumi
@@ -25,6 +26,30 @@ PROJECT = "gpu-eks"
 DNS_LABEL_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # Karpenter's duration syntax (NodePool CRD pattern for consolidateAfter / expireAfter).
 DURATION_PATTERN = re.compile(r"^(([0-9]+(s|m|h))+|Never)$")
+
+
+@dataclass(frozen=True)
+class KeyDoc:
+    """How the configuration reference documents one key. Every field is required: docs/configuration.md is
+    generated from these (`python -m tools.config_reference`), and the generator refuses a key without them."""
+
+    type: str  # what YAML value it takes: `string`, `integer`, `list of strings`, `mapping`, ...
+    default: str  # what the program uses when the key is absent (`required` when it must be given)
+    allowed: str  # the values the parser accepts, as its error messages say them
+    example: str  # a YAML value a stack file could carry
+    description: str  # what it does and why
+
+
+@dataclass(frozen=True)
+class SectionDoc:
+    """One mapping the parser reads with `Parser.mapping`: its path in the stack file, the very tuple of keys the
+    parser allows there, and a KeyDoc per key. `components.config.CONFIG_SECTIONS` lists them all."""
+
+    path: str  # `gpu-eks:network`, `gpu-eks:gpuNodePools[]`, `gpu-eks:gpuNodePools[].sharing`
+    keys: Sequence[str]
+    docs: Mapping[str, KeyDoc]
+    intro: str = ""
+    notes: Sequence[str] = field(default_factory=tuple)
 
 
 class ConfigError(pulumi.RunError):
@@ -90,7 +115,9 @@ class Parser:
 
     def string(self, value: Any, key: str, pattern: re.Pattern[str] | None = None, allowed: str = "a string") -> str:
         if not isinstance(value, str) or not value:
-            raise self.error(key, f"expected a non-empty string, got {describe(value)}", f"allowed: {allowed}")
+            raise self.error(
+                key, f"expected a non-empty string, got {describe(value)}{yaml_hint(value)}", f"allowed: {allowed}"
+            )
         if pattern is not None and not pattern.match(value):
             raise self.error(key, f"{value!r} is not valid", f"allowed: {allowed}")
         return value
@@ -104,7 +131,11 @@ class Parser:
 
     def choice(self, value: Any, key: str, choices: Sequence[str]) -> str:
         if not isinstance(value, str):
-            raise self.error(key, f"expected a string, got {describe(value)}", f"allowed: {' | '.join(choices)}")
+            raise self.error(
+                key,
+                f"expected a string, got {describe(value)}{yaml_hint(value, choices)}",
+                f"allowed: {' | '.join(choices)}",
+            )
         if value not in choices:
             raise self.error(
                 key, f"{value!r} is not supported{did_you_mean(value, choices)}", f"allowed: {' | '.join(choices)}"
@@ -182,6 +213,26 @@ def named_item_key(key: str, raw: Any) -> str:
     """item_key for a raw pool whose name is usable (so an unknown key is reported with it), else `key`."""
     name = raw.get("name") if isinstance(raw, Mapping) else None
     return item_key(key, name) if isinstance(name, str) and DNS_LABEL_PATTERN.match(name) else key
+
+
+# Plain words YAML 1.1 (PyYAML, and so tools.render and preflight) reads as booleans.
+YAML_BOOLEAN_WORDS = {False: ("off", "no", "false", "n"), True: ("on", "yes", "true", "y")}
+
+
+def yaml_hint(value: Any, choices: Sequence[str] = ()) -> str:
+    """Why YAML handed over a non-string where the user most likely typed a word or a version, and the fix:
+    `mode: off` reads as false, `1.30` as the number 1.3; both are strings once quoted. '' for anything else."""
+    if isinstance(value, bool):
+        words = YAML_BOOLEAN_WORDS[value]
+        meant = next((c for c in choices if c.lower() in words), None)
+        if meant is not None:
+            return f" (YAML reads an unquoted {meant} as {str(value).lower()}): quote it: '{meant}'"
+        return f" (YAML reads unquoted {'/'.join(words[:3])} as {str(value).lower()}): quote the word you meant"
+    if isinstance(value, float):
+        padded = next((c for c in choices if c != str(value) and c.rstrip("0") == str(value)), None)
+        written = padded or f"{value}0"
+        return f" (YAML reads an unquoted {written} as the number {value}): quote it: '{written}'"
+    return ""
 
 
 def describe(value: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 
 from components import versions
 from components.common.names import CRITICAL_ADDONS_TAINT_KEY
-from components.common.parsing import Parser, describe
+from components.common.parsing import KeyDoc, Parser, SectionDoc, describe
 from components.gpu.names import GPU_TAINT_KEY, SHARING_TAINT_KEY
 from components.karpenter.config import KarpenterConfig
 
@@ -319,3 +319,67 @@ def parse_taints(parser: Parser, raw: Any, key: str) -> tuple[Taint, ...]:
             )
         seen.add((taint.key, taint.effect))
     return taints
+
+
+# -- the configuration reference (docs/configuration.md is generated from this; see components.config) -------------
+
+RESERVATION_TERM_SECTION = SectionDoc(
+    path="gpu-eks:gpuNodePools[].capacityReservations[]",
+    keys=RESERVATION_TERM_KEYS,
+    intro=f"1 to {MAX_RESERVATION_TERMS} EC2NodeClass `capacityReservationSelectorTerms`, ORed; each has `id`, or "
+    "`tags` with an optional `ownerId`.",
+    docs={
+        "id": KeyDoc(
+            type="string",
+            default="none",
+            allowed="`cr-` and 8 to 17 hex digits",
+            example="cr-0123456789abcdef0",
+            description="One ODCR or Capacity Block by ID.",
+        ),
+        "tags": KeyDoc(
+            type="mapping of tag key to value",
+            default="none",
+            allowed=f"1 to {MAX_RESERVATION_TAGS} tags, all must match; `'*'` matches any value",
+            example="{purpose: llm-training}",
+            description="Every reservation with these tags.",
+        ),
+        "ownerId": KeyDoc(
+            type="string (quote it: 12 digits)",
+            default="none",
+            allowed="a 12-digit AWS account ID",
+            example="'111122223333'",
+            description="The account that owns reservations shared with yours.",
+        ),
+    },
+)
+
+TAINT_SECTION = SectionDoc(
+    path="gpu-eks:gpuNodePools[].taints[]",
+    keys=TAINT_KEYS,
+    intro="One taint per key and effect. Not `nvidia.com/gpu`, `CriticalAddonsOnly`, `gpu-eks/*` or a "
+    "`kubernetes.io`, `k8s.io` or Karpenter key: those belong to Kubernetes, Karpenter or this project.",
+    docs={
+        "key": KeyDoc(
+            type="string",
+            default="required",
+            allowed="a Kubernetes taint key (a name of at most 63 characters, optionally prefixed by a DNS "
+            "subdomain and `/`)",
+            example="example.com/team",
+            description="The taint's key.",
+        ),
+        "value": KeyDoc(
+            type="string",
+            default="none",
+            allowed="a label value (1 to 63 characters)",
+            example="chat",
+            description="The taint's value.",
+        ),
+        "effect": KeyDoc(
+            type="string",
+            default="required",
+            allowed=" | ".join(f"`{e}`" for e in TAINT_EFFECTS),
+            example="NoSchedule",
+            description="What the taint does to pods that do not tolerate it.",
+        ),
+    },
+)

@@ -20,7 +20,9 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.cluster.component import Cluster
 from components.common.context import StackContext
+from components.common.lookups import lookups_enabled
 from components.common.names import POOL_LABEL
+from components.gpu import live_prices
 from components.gpu.config import GpuNodePoolConfig
 from components.gpu.contract import workload_contract
 from components.gpu.efa import (
@@ -32,8 +34,10 @@ from components.gpu.efa import (
     efa_node_pool,
     hugepages_overlay,
     placement_group_name,
+    placement_group_selector,
     pool_network_cards,
 )
+from components.gpu.live_prices import LivePrices
 from components.gpu.nvidia_values import nvidia_chart
 from components.gpu.overlays import node_overlays
 from components.gpu.pools import (
@@ -146,9 +150,59 @@ class GpuCapacity(pulumi.ComponentResource):
                         parent=self, provider=cluster.provider, depends_on=[*karpenter_ready, node_pool, template]
                     ),
                 )
-        self.pool_contracts = {plan.name: efa.contract(plan, workload_contract(plan, context.region)) for plan in plans}
+        live = _read_prices(self, name, context.region, plans) if lookups_enabled() else None
+        self.pool_contracts = {
+            plan.name: efa.contract(plan, workload_contract(plan, context.region, live)) for plan in plans
+        }
         self.nvidia_stack = {"chart": chart.chart, "version": chart.version, "namespace": versions.NVIDIA_NAMESPACE}
         self.register_outputs({"gpuPools": self.pool_contracts})
+
+
+def _read_prices(parent: pulumi.Resource, name: str, region: str, plans: Sequence[GpuPoolPlan]) -> LivePrices | None:
+    """The pools' prices in the stack's region, read from AWS at deploy (components.gpu.live_prices says what and
+    why). A type with no answer gets a null figure and a note, never a failed deploy: prices inform, they gate
+    nothing."""
+    types = sorted({t.name for plan in plans for t in plan.instance_types})
+    if not types:
+        return None
+    # The Price List API has no endpoint in most regions: an explicit provider in its region. An explicit provider
+    # does not read the stack's aws:* settings, so the profile is passed on (credentials otherwise come from the
+    # environment, as for the default provider).
+    pricing = aws.Provider(
+        f"{name}-price-list",
+        region=live_prices.price_list_region(region),
+        profile=pulumi.Config("aws").get("profile"),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    on_demand: dict[str, float | None] = {}
+    spot: dict[str, float | None] = {}
+    failures: dict[str, str] = {}
+    for instance_type in types:
+        try:
+            product = aws.pricing.get_product(
+                service_code=live_prices.SERVICE_CODE,
+                filters=live_prices.on_demand_filters(region, instance_type),  # type: ignore[arg-type]
+                opts=pulumi.InvokeOptions(provider=pricing),
+            )
+            on_demand[instance_type] = live_prices.on_demand_usd_per_hour(product.result)
+        except Exception as error:  # any failure is a null figure with its reason
+            on_demand[instance_type] = None
+            failures[f"{instance_type} on-demand"] = str(error)
+    spot_types = sorted({t.name for plan in plans if "spot" in plan.config.capacity_types for t in plan.instance_types})
+    for instance_type in spot_types:
+        try:
+            answer = aws.ec2.get_spot_price(
+                instance_type=instance_type,
+                filters=list(live_prices.SPOT_FILTERS),  # type: ignore[arg-type]
+                opts=pulumi.InvokeOptions(parent=parent),
+            )
+            spot[instance_type] = float(answer.spot_price) if answer.spot_price else None
+            if spot[instance_type] is None:
+                failures[f"{instance_type} spot"] = "no spot price"
+        except Exception as error:
+            spot[instance_type] = None
+            failures[f"{instance_type} spot"] = str(error)
+    return LivePrices(region, on_demand, spot, failures)
 
 
 def _zone(plan: GpuPoolPlan) -> str:
@@ -209,7 +263,8 @@ class _Efa:
             for direction in ("ingress", "egress")
         ]
         self.security_group = [group, *rules]
-        for plan in plans:
+        # A pool that names an existing group (its capacity reservation's) gets none: the group is not ours.
+        for plan in (plan for plan in plans if plan.config.placement_group is None):
             self.placement_groups[plan.name] = aws.ec2.PlacementGroup(
                 f"{name}-{plan.name}-placement",
                 name=placement_group_name(self.cluster_name, plan.name),
@@ -236,19 +291,25 @@ class _Efa:
         return efa_node_class(
             node_class,
             network_cards=pool_network_cards(plan.instance_types),
-            placement_group=placement_group_name(self.cluster_name, plan.name),
+            placement_group=self._selector(plan),
             cluster_name=self.cluster_name,
         )
+
+    def _selector(self, plan: GpuPoolPlan) -> dict[str, str]:
+        existing = plan.config.placement_group
+        return placement_group_selector(self.cluster_name, plan.name, existing.selector() if existing else None)
 
     def releases_for(self, plan: GpuPoolPlan) -> list[k8s.helm.v3.Release]:
         """An EFA pool's NodePool waits for the EFA device plugin, as every GPU pool waits for the NVIDIA one."""
         return self.releases if plan.config.efa else []
 
     def node_class_dependencies(self, plan: GpuPoolPlan) -> list[pulumi.Resource]:
-        """An EFA node class waits for its placement group and the EFA security group and rules it selects."""
+        """An EFA node class waits for the placement group we create for it and the EFA security group and rules it
+        selects (an existing group is already there)."""
         if not plan.config.efa:
             return []
-        return [self.placement_groups[plan.name], *self.security_group]
+        created = self.placement_groups.get(plan.name)
+        return [*([created] if created else []), *self.security_group]
 
     def node_pool(self, plan: GpuPoolPlan) -> dict[str, Any]:
         return efa_node_pool(gpu_node_pool(plan, _node_class_name(plan)), _zone(plan))
@@ -260,7 +321,7 @@ class _Efa:
             **contract,
             "efa": efa_contract(
                 plan.instance_types,
-                placement_group=placement_group_name(self.cluster_name, plan.name),
+                placement_group=next(iter(self._selector(plan).values())),
                 zone=_zone(plan),
             ),
         }

@@ -14,7 +14,9 @@ from typing import Any
 
 from components import versions
 from components.common.parsing import (
+    KeyDoc,
     Parser,
+    SectionDoc,
     describe,
     did_you_mean,
     item_key,
@@ -31,7 +33,7 @@ from components.gpu.capacity import (
     parse_taints,
     parse_warm_slices,
 )
-from components.gpu.efa_config import parse_efa, parse_zone, settle_zone
+from components.gpu.efa_config import PlacementGroupRef, parse_efa, parse_placement_group, parse_zone, settle_zone
 from components.gpu.names import OVERLAY_STRATEGIES, SharingStrategy
 from components.gpu.storage import DEFAULT_GPU_ROOT_VOLUME, InstanceStore, parse_instance_store, parse_root_volume
 from components.karpenter.config import (
@@ -55,6 +57,7 @@ from components.network.config import NetworkConfig
 
 SHARING_STRATEGIES = tuple(strategy.value for strategy in SharingStrategy)
 TIME_SLICING_MAX_REPLICAS = 64  # beyond this each slice gets < 2% of a GPU: almost certainly a typo
+SHARING_KEYS = ("strategy", "replicas", "profile")
 GPU_POOL_KEYS = (
     "name",
     "instanceFamilies",
@@ -76,6 +79,7 @@ GPU_POOL_KEYS = (
     "rootVolume",
     "efa",
     "zone",
+    "placementGroup",
 )
 # GPU nodes are expensive and slow to start: consolidate only when empty, after a pause that lets the next
 # job of a batch land on a warm node.
@@ -123,6 +127,10 @@ class GpuNodePoolConfig:
     # EFA interfaces on every network card, a cluster placement group, one zone (components.gpu.efa).
     efa: bool = False
     zone: str | None = None  # an EFA pool's zone, settled by resolve_efa_zones
+    # Types the selection named that have more GPUs than maxGpus: left out of instance_types (type -> GPUs).
+    excluded_by_max_gpus: tuple[tuple[str, int], ...] = ()
+    # An existing placement group (e.g. its capacity reservation's) instead of the one the program creates.
+    placement_group: PlacementGroupRef | None = None
 
     @property
     def required_gates(self) -> set[str]:
@@ -215,7 +223,7 @@ def _families_without(region: str) -> set[str]:
 def _parse_sharing(
     parser: Parser, raw: Any, key: str, instance_types: tuple[str, ...], karpenter: KarpenterConfig
 ) -> SharingConfig:
-    raw = parser.mapping({} if raw is None else raw, key, ("strategy", "replicas", "profile"))
+    raw = parser.mapping({} if raw is None else raw, key, SHARING_KEYS)
     strategy = SharingStrategy(
         parser.choice(raw.get("strategy", SharingStrategy.NONE.value), f"{key}.strategy", SHARING_STRATEGIES)
     )
@@ -339,7 +347,7 @@ def _parse_gpu_pool(
             "allowed: a positive number of physical GPUs (the pool's limit and cost guard)",
         )
     max_gpus = parser.integer(raw["maxGpus"], f"{key}.maxGpus", minimum=1, maximum=10000)
-    _check_max_gpus_fits(parser, key, max_gpus, instance_types)
+    instance_types, excluded = fit_max_gpus(parser, key, max_gpus, instance_types)
     disruption = parse_disruption(parser, raw.get("disruption"), f"{key}.disruption", DEFAULT_GPU_DISRUPTION)
     check_consolidation_policy(parser, disruption, f"{key}.disruption", karpenter)
     defaults = GpuNodePoolConfig(name=name, instance_types=(), capacity_types=(), max_gpus=1, sharing=SharingConfig())
@@ -377,6 +385,8 @@ def _parse_gpu_pool(
         ),
         efa=efa,
         zone=parse_zone(parser, raw, key, efa),
+        excluded_by_max_gpus=excluded,
+        placement_group=parse_placement_group(parser, raw, key, efa),
         weight=parser.integer(raw["weight"], f"{key}.weight", minimum=1, maximum=100) if "weight" in raw else None,
         node_image=parse_node_image(parser, raw["nodeImage"], f"{key}.nodeImage", kubernetes_version)
         if "nodeImage" in raw
@@ -384,19 +394,28 @@ def _parse_gpu_pool(
     )
 
 
-def _check_max_gpus_fits(parser: Parser, key: str, max_gpus: int, instance_types: tuple[str, ...]) -> None:
-    """Karpenter never launches a node that would take the pool past its limit, so a type with more GPUs
-    than maxGpus is dead weight in the selection: say so instead of letting it silently never launch."""
-    too_big = [t for t in map(catalog.instance_type, instance_types) if t.gpus > max_gpus]
-    if too_big:
-        needed = max(t.gpus for t in too_big)
-        listed = ", ".join(f"{t.name} ({t.gpus} GPUs)" for t in too_big)
+def fit_max_gpus(
+    parser: Parser, key: str, max_gpus: int, instance_types: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
+    """(the types with at most maxGpus GPUs, the others with their GPU count). Karpenter never launches a node that
+    would take the pool past its limit (kubernetes-sigs/karpenter@v1.14.1
+    pkg/controllers/provisioning/scheduling/scheduler.go `filterByRemainingResources`), so a bigger type could never
+    launch: the
+    pool's requirements leave it out and the contract lists it. Only a pool where no type fits is an error."""
+    types = [catalog.instance_type(name) for name in instance_types]
+    fit = tuple(t.name for t in types if t.gpus <= max_gpus)
+    excluded = tuple((t.name, t.gpus) for t in types if t.gpus > max_gpus)
+    if not fit:
+        fewest = min(t.gpus for t in types)
+        listed = ", ".join(f"{name} ({gpus} GPUs)" for name, gpus in excluded)
         raise parser.error(
             f"{key}.maxGpus",
-            f"{max_gpus} is below the GPU count of {listed}, so the pool could never launch them",
-            f"allowed: maxGpus {needed} or more, or narrow instanceTypes/"
-            f"instanceFamilies/gpuNames to types with at most {max_gpus} GPUs",
+            f"{max_gpus} is below the GPU count of every type the pool allows ({listed}), so it could never launch "
+            "a node",
+            f"allowed: maxGpus {fewest} or more, or instanceTypes/instanceFamilies/gpuNames with types of at most "
+            f"{max_gpus} GPUs",
         )
+    return fit, excluded
 
 
 def parse_gpu_node_pools(
@@ -453,3 +472,223 @@ def resolve_efa_zones(
         else pool
         for index, pool in enumerate(pools)
     )
+
+
+# -- the configuration reference (docs/configuration.md is generated from this; see components.config) -------------
+
+_GPU_DURATION = "a duration of seconds, minutes and hours (`30s`, `5m`, `1h30m`)"
+GPU_POOL_SECTION = SectionDoc(
+    path="gpu-eks:gpuNodePools[]",
+    keys=GPU_POOL_KEYS,
+    intro="One Karpenter NodePool (and its own EC2NodeClass) per entry; absent means no GPU pools. The selection "
+    "(`instanceFamilies`, `instanceTypes`, `gpuNames`) is resolved to catalog instance types when the config is "
+    "parsed. Where the pricing data covers the stack's region (us-east-1, us-gov-east-1, us-gov-west-1), a type EC2 "
+    "does not sell there is an error and a family's missing sizes are left out; other regions are not checked. "
+    "How sharing, capacity and EFA work: [GPU pools](gpu-pools.md).",
+    docs={
+        "name": KeyDoc(
+            type="string",
+            default="required",
+            allowed="a DNS-1123 label, unique across `nodePools` and `gpuNodePools`",
+            example="inference",
+            description="The NodePool's name, and the pool's key in the `gpuPools` output.",
+        ),
+        "instanceFamilies": KeyDoc(
+            type="list of strings",
+            default="none; `instanceFamilies` and/or `instanceTypes` must select something",
+            allowed=", ".join(f"`{f}`" for f in catalog.known_families()),
+            example="[g6, g6e]",
+            description="Every catalog size of these families.",
+        ),
+        "instanceTypes": KeyDoc(
+            type="list of strings",
+            default="none; `instanceFamilies` and/or `instanceTypes` must select something",
+            allowed="catalog GPU instance types (`components/gpu/catalog.py`)",
+            example="[p5.48xlarge]",
+            description="These instance types, added to the families' sizes.",
+        ),
+        "gpuNames": KeyDoc(
+            type="list of strings",
+            default="any",
+            allowed=", ".join(f"`{n}`" for n in catalog.known_gpu_names()),
+            example="[l4]",
+            description="Narrows the selection to types with these GPUs.",
+        ),
+        "capacityTypes": KeyDoc(
+            type="list of strings",
+            default="`[on-demand]`",
+            allowed="`reserved`, `spot`, `on-demand` in any order; `reserved` needs `capacityReservations` and "
+            f"Karpenter ≥ {versions.KARPENTER_FEATURE_GATES[RESERVED_CAPACITY_GATE].rsplit('.', 1)[0]}",
+            example="[reserved, on-demand]",
+            description="Where the pool's nodes come from; rendered and shown in the contract in Karpenter's order "
+            "of preference (reserved, spot, on-demand). `reserved` turns on Karpenter's `reservedCapacity` gate.",
+        ),
+        "capacityReservations": KeyDoc(
+            type="list of mappings",
+            default="none; required with `reserved`",
+            allowed="with `reserved` only: see `gpuNodePools[].capacityReservations[]` below",
+            example="[{id: cr-0123456789abcdef0}]",
+            description="Which EC2 capacity reservations (ODCRs, Capacity Blocks) the pool's EC2NodeClass selects; "
+            "Karpenter never uses a reservation no term selects.",
+        ),
+        "maxGpus": KeyDoc(
+            type="integer",
+            default="required",
+            allowed="1 to 10000",
+            example="8",
+            description="Physical GPUs the pool may hold: its NodePool limit (written in slices of the pool's "
+            "resource) and the cost guard of `tools.verify`. Types with more GPUs than this are left out of the "
+            "pool (Karpenter could never launch them): the render says so and the contract lists them in "
+            "`excludedByMaxGpus`; a pool where no type fits is refused.",
+        ),
+        "sharing": KeyDoc(
+            type="mapping",
+            default="`{strategy: none}` (whole GPUs)",
+            allowed="see `gpuNodePools[].sharing` below",
+            example="{strategy: time-slicing, replicas: 4}",
+            description="How pods share the pool's GPUs.",
+        ),
+        "disruption": KeyDoc(
+            type="mapping",
+            default=f"`{DEFAULT_GPU_DISRUPTION.consolidation_policy}` after "
+            f"`{DEFAULT_GPU_DISRUPTION.consolidate_after}`, budget `nodes: {DEFAULT_GPU_DISRUPTION.budgets[0].nodes}`",
+            allowed="see `disruption` below",
+            example="{consolidateAfter: 30m, budgets: [{nodes: 1}]}",
+            description="GPU nodes are expensive and slow to start: by default they are removed only when empty, "
+            "after a pause that lets the next job of a batch land on a warm node.",
+        ),
+        "expireAfter": KeyDoc(
+            type="string",
+            default=f"`{DEFAULT_EXPIRE_AFTER}`",
+            allowed=f"{_GPU_DURATION}, or `Never`",
+            example="Never",
+            description="Nodes older than this are replaced.",
+        ),
+        "terminationGracePeriod": KeyDoc(
+            type="string",
+            default=f"`{DEFAULT_TERMINATION_GRACE_PERIOD}`",
+            allowed=f"{_GPU_DURATION}; no `Never`",
+            example="24h",
+            description="How long a drain may wait on PodDisruptionBudgets and do-not-disrupt pods; pools that run "
+            "long jobs may set more, and are then drained before `pulumi destroy` "
+            "([operations](operations.md#teardown)).",
+        ),
+        "rootVolumeGib": KeyDoc(
+            type="integer (GiB)",
+            default=f"`{DEFAULT_GPU_ROOT_VOLUME.size_gib}`",
+            allowed="as `rootVolume.sizeGib`; not together with `rootVolume`",
+            example="400",
+            description="The older spelling of `rootVolume.sizeGib`, still accepted.",
+        ),
+        "weight": KeyDoc(
+            type="integer",
+            default="none",
+            allowed="1 to 100",
+            example="10",
+            description="Karpenter tries pools of higher weight first.",
+        ),
+        "nodeImage": KeyDoc(
+            type="string",
+            default="the stack's `nodeImage`",
+            allowed="as `gpu-eks:nodeImage`",
+            example="al2023@v20260714",
+            description="This pool's node image only: roll one pool ahead, or hold it back.",
+        ),
+        "warmSlices": KeyDoc(
+            type="integer",
+            default="none",
+            allowed="1 to the slices the pool's `maxGpus` lets it hold; Karpenter ≥ "
+            f"{versions.KARPENTER_FEATURE_GATES[CAPACITY_BUFFER_GATE].rsplit('.', 1)[0]}",
+            example="8",
+            description="Free slices kept ready by a Karpenter CapacityBuffer (turns on the `capacityBuffer` gate), "
+            "so a scale-up lands in seconds; paid while idle.",
+        ),
+        "taints": KeyDoc(
+            type="list of mappings",
+            default="none",
+            allowed="see `gpuNodePools[].taints[]` below",
+            example="[{key: team, value: chat, effect: NoSchedule}]",
+            description="The team's own taints on top of ours, so the pool takes only pods that tolerate them (the "
+            "contract's `tolerations` include them).",
+        ),
+        "instanceStore": KeyDoc(
+            type="string",
+            default="unused; `raid0` on EFA pools",
+            allowed="`raid0`, when every instance type of the pool has local NVMe (every catalog family but g5g)",
+            example="raid0",
+            description="Stripe the local NVMe disks into one RAID0 array that holds the kubelet's and "
+            "containerd's directories (images, model caches, `emptyDir`).",
+        ),
+        "rootVolume": KeyDoc(
+            type="mapping",
+            default=f"`{{sizeGib: {DEFAULT_GPU_ROOT_VOLUME.size_gib}, iops: {DEFAULT_GPU_ROOT_VOLUME.iops}, "
+            f"throughputMibps: {DEFAULT_GPU_ROOT_VOLUME.throughput_mibps}}}`",
+            allowed="see `gpuNodePools[].rootVolume` below",
+            example="{sizeGib: 500, iops: 6000}",
+            description="The encrypted gp3 root volume; a field left out keeps its default.",
+        ),
+        "efa": KeyDoc(
+            type="boolean",
+            default="`false`",
+            allowed="`true` when every instance type has EFA, all with the same number of interfaces, with whole "
+            "GPUs (`sharing.strategy: none`), Karpenter ≥ "
+            f"{versions.KARPENTER_EFA_NODE_CLASS_VERSION.rsplit('.', 1)[0]} and its `nodeOverlay` gate",
+            example="true",
+            description="Elastic Fabric Adapter networking for multi-node training: an EFA interface on every "
+            "network card, a cluster placement group, one zone, huge pages, the EFA device plugin.",
+        ),
+        "placementGroup": KeyDoc(
+            type="mapping: exactly one of `name` or `id`",
+            default="none: the program creates a cluster placement group for the pool",
+            allowed="`{name: <existing placement group>}` or `{id: pg-...}`, on EFA pools only",
+            example="{name: training-odcr-pg}",
+            description="Launch the EFA pool into an existing cluster placement group, e.g. the one a capacity "
+            "reservation was made in (such a reservation is only used by launches into its group; docs/"
+            "identities-and-efa.md).",
+        ),
+        "zone": KeyDoc(
+            type="string",
+            default="the first of `network.availabilityZoneIds` by name; required when the stack does not pin zones",
+            allowed="with `efa: true` only: one zone name of the stack's region, one of the pinned zones when the "
+            "stack pins them (a pinned zone's ID, e.g. `use1-az4`, is accepted too), else one of the new VPC's "
+            "first `availabilityZones` zones (the others have no private subnet)",
+            example="us-east-1b",
+            description="The one zone of the EFA pool's placement group: pick one that offers the instance type "
+            "and holds any capacity reservation the pool uses.",
+        ),
+    },
+)
+
+SHARING_SECTION = SectionDoc(
+    path="gpu-eks:gpuNodePools[].sharing",
+    keys=SHARING_KEYS,
+    intro="Sharing other than `none` needs Karpenter's `nodeOverlay` gate (on by default, Karpenter ≥ "
+    f"{versions.KARPENTER_FEATURE_GATES[NODE_OVERLAY_GATE].rsplit('.', 1)[0]}). A MIG pool must resolve to exactly "
+    "one GPU model, and only MIG-capable GPUs.",
+    docs={
+        "strategy": KeyDoc(
+            type="string",
+            default=f"`{SharingStrategy.NONE.value}`",
+            allowed=" | ".join(f"`{s}`" for s in SHARING_STRATEGIES),
+            example="mig",
+            description="Whole GPUs, time-slicing, MPS or MIG; which to pick: [GPU pools](gpu-pools.md#gpu-sharing).",
+        ),
+        "replicas": KeyDoc(
+            type="integer",
+            default="required for `time-slicing` and `mps`",
+            allowed=f"time-slicing: {nvidia_config.TIME_SLICING_MIN_REPLICAS} to {TIME_SLICING_MAX_REPLICAS}; mps: "
+            f"{nvidia_config.MPS_MIN_REPLICAS} to {nvidia_config.MPS_MAX_REPLICAS} (the MPS daemon's limit); not "
+            "with other strategies",
+            example="4",
+            description="Slices per GPU.",
+        ),
+        "profile": KeyDoc(
+            type="string",
+            default="required for `mig`",
+            allowed="a MIG profile of the pool's one GPU model, e.g. `1g.5gb` (A100 40GB), `1g.10gb` "
+            "(A100 80GB, H100), `1g.18gb` (H200), `1g.23gb` (B200); `+me` variants too; only with `mig`",
+            example="1g.10gb",
+            description="Every GPU of the pool's nodes is partitioned into instances of this profile.",
+        ),
+    },
+)

@@ -9,6 +9,7 @@ from typing import Any
 
 from components.common.names import POOL_LABEL
 from components.gpu import catalog, prices
+from components.gpu.live_prices import LivePrices, per_slice
 from components.gpu.names import REPLICATED_STRATEGIES, SharingStrategy
 from components.gpu.pools import GpuPoolPlan, node_class_reservation_terms, pool_tolerations
 from components.gpu.warm import WARM_NAMESPACE, warm_buffer_name
@@ -42,8 +43,11 @@ def warm_slices(plan: GpuPoolPlan, usd_per_slice: dict[str, float | None]) -> di
     }
 
 
-def workload_contract(plan: GpuPoolPlan, region: str) -> dict[str, Any]:
-    """What a workload needs to use the pool: the resource to request, where it lands, and what it costs."""
+def workload_contract(plan: GpuPoolPlan, region: str, live: LivePrices | None = None) -> dict[str, Any]:
+    """What a workload needs to use the pool: the resource to request, where it lands, and what it costs.
+
+    `live`: the prices the deploy read from AWS (components.gpu.live_prices); None in an offline render, which
+    quotes the snapshot. `priceSource` (and `spotPriceSource`) say which one each figure came from."""
     contract: dict[str, Any] = {
         "strategy": plan.strategy.value,
         "resourceName": plan.resource_name,
@@ -58,6 +62,12 @@ def workload_contract(plan: GpuPoolPlan, region: str) -> dict[str, Any]:
         # Names the region and what the numbers are (an on-demand price, or a spot pool's ceiling).
         "priceSource": prices.price_source(region, plan.config.capacity_types),
     }
+    if live is not None:
+        contract["usdPerSliceHour"] = per_slice(live.on_demand, plan.slices_per_node)
+        contract["priceSource"] = live.on_demand_source()
+        if prices.SPOT in plan.config.capacity_types:
+            contract["spotUsdPerSliceHour"] = per_slice(live.spot, plan.slices_per_node)
+            contract["spotPriceSource"] = live.spot_source()
     if plan.config.capacity_reservations:
         # The EC2NodeClass's selector terms, as Karpenter reads them (ORed; `ownerID` spelt the CRD's way).
         contract["capacityReservations"] = node_class_reservation_terms(plan)
@@ -69,6 +79,9 @@ def workload_contract(plan: GpuPoolPlan, region: str) -> dict[str, Any]:
             # With RAID0 the array is the node's ephemeral storage (Karpenter counts it, in GB, from EC2's facts).
             "ephemeralStorageGbPerNode": {t.name: catalog.local_nvme_gb(t.name) for t in plan.instance_types},
         }
+    if plan.config.excluded_by_max_gpus:
+        # Types the selection named that the pool never launches (more GPUs than maxGpus): type -> GPUs.
+        contract["excludedByMaxGpus"] = dict(plan.config.excluded_by_max_gpus)
     if plan.strategy in REPLICATED_STRATEGIES:
         contract["replicas"] = plan.config.sharing.replicas
     if plan.strategy == SharingStrategy.MIG:

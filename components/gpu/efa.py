@@ -10,7 +10,9 @@ An EFA pool gets, on top of what every GPU pool gets:
   advertises one `vpc.amazonaws.com/efa` per efa-only entry for every type of the node class
   (aws/karpenter-provider-aws v1.14.1 pkg/providers/instancetype/types.go `efas`), so the layout must match the
   pool's types exactly: the config allows only types with the same number of network cards in one EFA pool.
-* **Its own EC2NodeClass** with a cluster placement group (one per node class, `placementGroupSelector`), no public
+* **Its own EC2NodeClass** with a cluster placement group (one per node class, `placementGroupSelector`; created by
+  the program, or an existing one the pool names in `placementGroup`, e.g. the group its capacity reservation
+  was made in: `components.gpu.efa_config.PlacementGroupRef` says why Karpenter cannot pair them), no public
   IP (an instance with several EFA interfaces fails to launch with one: v1.14 concepts/nodeclasses.md
   "spec.associatePublicIPAddress"), and the EFA security group next to the cluster's.
 * **One zone**: a cluster placement group lives in one Availability Zone, so the NodePool requires the pool's zone.
@@ -39,6 +41,7 @@ from components.common.names import POOL_LABEL, ZONE_LABEL
 from components.gpu import catalog
 from components.gpu.names import EFA_LABEL, EFA_RESOURCE, HUGEPAGES_2MI_RESOURCE
 from components.karpenter.manifests import NODE_OVERLAY_API, requirement
+from components.karpenter.user_data import UserDataPart, mime_user_data
 
 # EC2NodeClass networkInterfaces[].interfaceType values (CRD enum, v1.14.1).
 ENA_INTERFACE = "interface"
@@ -102,8 +105,14 @@ def hugepages_user_data(megabytes: int = EFA_HUGEPAGES_MIB) -> str:
     )
 
 
+def placement_group_selector(cluster_name: str, pool: str, existing: Mapping[str, str] | None) -> dict[str, str]:
+    """An EFA node class's `placementGroupSelector`: the existing group the pool names (`placementGroup`, as its
+    selector), else the one the program creates for the pool."""
+    return dict(existing) if existing else {"name": placement_group_name(cluster_name, pool)}
+
+
 def efa_node_class(
-    node_class: Mapping[str, Any], *, network_cards: int, placement_group: str, cluster_name: str
+    node_class: Mapping[str, Any], *, network_cards: int, placement_group: Mapping[str, str], cluster_name: str
 ) -> dict[str, Any]:
     """A GPU pool's EC2NodeClass (from `components.karpenter.manifests.ec2_node_class`) turned into an EFA one.
     The input is not changed (it may hold Outputs, which cannot be deep-copied)."""
@@ -111,7 +120,7 @@ def efa_node_class(
     if "userData" in spec:
         raise ValueError(f"EC2NodeClass {node_class['metadata']['name']} already has user data; EFA needs its own")
     spec["networkInterfaces"] = network_interfaces(network_cards)
-    spec["placementGroupSelector"] = {"name": placement_group}
+    spec["placementGroupSelector"] = dict(placement_group)
     # Several EFA interfaces and a public IP cannot launch; the nodes live in private subnets anyway.
     spec["associatePublicIPAddress"] = False
     # Terms are ORed: the cluster security group (discovery tag) and the EFA group.
@@ -119,7 +128,8 @@ def efa_node_class(
         *spec["securityGroupSelectorTerms"],
         {"tags": {EFA_SECURITY_GROUP_TAG: cluster_name}},
     ]
-    spec["userData"] = hugepages_user_data()
+    # Explicit MIME, so Karpenter never guesses the script's type by YAML parsing (components.karpenter.user_data).
+    spec["userData"] = mime_user_data([UserDataPart("script", hugepages_user_data())])
     return {**node_class, "spec": spec}
 
 

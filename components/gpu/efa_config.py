@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from components import versions
@@ -21,6 +22,39 @@ from components.network.config import NetworkConfig, NewVpcConfig
 
 EFA_KEY = "efa"
 ZONE_KEY = "zone"
+PLACEMENT_GROUP_KEY = "placementGroup"
+# The EC2NodeClass placementGroupSelector's id pattern (v1.14.1 CRD); EC2 placement group names are up to 255 ASCII
+# characters (CreatePlacementGroup GroupName).
+PLACEMENT_GROUP_ID_PATTERN = re.compile(r"^pg-[0-9a-z]+$")
+PLACEMENT_GROUP_NAME_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class PlacementGroupRef:
+    """An existing EC2 placement group an EFA pool launches into, by name or by ID (exactly one is set).
+
+    Why: a capacity reservation made in a cluster placement group is used only by launches into that group (EC2 User
+    Guide, "Capacity Reservations in cluster placement groups"), and Karpenter does not pair them itself: its
+    reservation queries filter by ID, owner, tags and instance-match criteria only, never by placement group
+    (aws/karpenter-provider-aws@v1.14.1 pkg/providers/capacityreservation/types.go
+    `DescribeCapacityReservationsInput`), and it launches into the one group the node class selects
+    (pkg/providers/launchtemplate/launchtemplate.go). So the pool must select the reservation's group.
+    """
+
+    name: str | None = None
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.name is None) == (self.id is None):
+            raise ValueError("a placement group reference has exactly one of name and id")
+
+    def selector(self) -> dict[str, str]:
+        """The EC2NodeClass `placementGroupSelector` (name and id are mutually exclusive there too)."""
+        return {"name": self.name} if self.name is not None else {"id": str(self.id)}
+
+    def describe(self) -> str:
+        """How the contract and the docs name the group: its name, or its ID."""
+        return self.name if self.name is not None else str(self.id)
 
 
 def efa_types_of(instance_types: Sequence[str]) -> list[str]:
@@ -79,6 +113,10 @@ def parse_efa(
     return True
 
 
+# An Availability Zone ID as EC2 prints it (use1-az4, usw2-az1, apne1-az4).
+ZONE_ID_PATTERN = re.compile(r"[a-z]{2,}[0-9]+-az[0-9]+")
+
+
 def parse_zone(parser: Parser, raw_pool: Mapping[str, Any], key: str, efa: bool) -> str | None:
     """`zone`: one zone name, for EFA pools only. Checked against the region and the stack's zones later."""
     if ZONE_KEY not in raw_pool:
@@ -101,6 +139,40 @@ def parse_zone(parser: Parser, raw_pool: Mapping[str, Any], key: str, efa: bool)
     return parser.string(value, key, allowed="one zone name such as us-east-1b")
 
 
+def parse_placement_group(parser: Parser, raw_pool: Mapping[str, Any], key: str, efa: bool) -> PlacementGroupRef | None:
+    """`placementGroup: {name: ...}` or `{id: pg-...}`: launch an EFA pool into an existing cluster placement group
+    (the one its capacity reservation was made in) instead of the one the program creates."""
+    if PLACEMENT_GROUP_KEY not in raw_pool:
+        return None
+    key = f"{key}.{PLACEMENT_GROUP_KEY}"
+    allowed = "allowed: {name: <placement group name>} or {id: pg-...} of an existing cluster placement group"
+    if not efa:
+        raise parser.error(
+            key,
+            "applies only to EFA pools (they are the pools launched into a placement group)",
+            f"{allowed}, with efa: true",
+        )
+    raw = parser.mapping(raw_pool[PLACEMENT_GROUP_KEY], key, ("name", "id"))
+    if len(raw) != 1:
+        raise parser.error(
+            key,
+            f"sets {' and '.join(sorted(raw)) or 'neither name nor id'}; Karpenter's placementGroupSelector takes "
+            "exactly one of them",
+            allowed,
+        )
+    if "id" in raw:
+        return PlacementGroupRef(
+            id=parser.string(
+                raw["id"], f"{key}.id", PLACEMENT_GROUP_ID_PATTERN, "a placement group ID such as pg-0a1b2c3d"
+            )
+        )
+    return PlacementGroupRef(
+        name=parser.string(
+            raw["name"], f"{key}.name", PLACEMENT_GROUP_NAME_PATTERN, "a placement group name (1-255 ASCII characters)"
+        )
+    )
+
+
 def _pinned_zones(network: NetworkConfig) -> list[str]:
     return [name for name, _ in network.zones] if isinstance(network, NewVpcConfig) else []
 
@@ -111,6 +183,8 @@ def settle_zone(parser: Parser, key: str, zone: str | None, network: NetworkConf
     or a brought VPC uses are unknown without a lookup, which the program does not make."""
     pinned = _pinned_zones(network)
     key = f"{key}.{ZONE_KEY}"
+    if zone is not None and ZONE_ID_PATTERN.fullmatch(zone):
+        zone = _zone_of_id(parser, key, zone, network)
     if zone is None:
         if not pinned:
             raise parser.error(
@@ -129,4 +203,53 @@ def settle_zone(parser: Parser, key: str, zone: str | None, network: NetworkConf
             f"{zone} is not one of the stack's zones",
             f"allowed: one of network.availabilityZoneIds ({', '.join(pinned)})",
         )
+    if isinstance(network, NewVpcConfig) and not pinned:
+        # awsx puts the private subnets in the region's first `availabilityZones` zones (number_of_availability_zones,
+        # the names getAvailabilityZones lists, which run from `a` in an account with every zone available); a zone
+        # past them has no private subnet, so the pool's subnet selector finds none there and Karpenter never launches.
+        first = [f"{region}{chr(ord('a') + i)}" for i in range(network.availability_zones)]
+        if zone[-1] > first[-1][-1]:
+            raise parser.error(
+                key,
+                f"{zone} has no private subnet: the new VPC's subnets go in the region's first "
+                f"{network.availability_zones} zones ({', '.join(first)})",
+                f"allowed: one of {', '.join(first)}, or pin the zones with network.availabilityZoneIds "
+                f"including {zone}",
+            )
     return zone
+
+
+def _zone_of_id(parser: Parser, key: str, zone_id: str, network: NetworkConfig) -> str:
+    """A zone given by ID (use1-az4): its name from the stack's pinned zones. Zone IDs map to names per account, so
+    without pinned zones the program cannot know the name (the NodePool's zone label is the name)."""
+    pairs = network.zones if isinstance(network, NewVpcConfig) else ()
+    by_id = {zid: name for name, zid in pairs}
+    if zone_id in by_id:
+        return by_id[zone_id]
+    if pairs:
+        raise parser.error(
+            key,
+            f"zone ID {zone_id} is not one of the stack's zones",
+            f"allowed: one of network.availabilityZoneIds, by name or ID ({', '.join(f'{n} ({i})' for n, i in pairs)})",
+        )
+    raise parser.error(
+        key,
+        f"{zone_id} is a zone ID; zone IDs map to zone names per account and this stack pins no zones, so its name is "
+        "unknown here",
+        "allowed: the zone's name in this account (`aws ec2 describe-availability-zones` lists both), or pin the "
+        "zones with network.availabilityZoneIds, then the ID is accepted",
+    )
+
+
+def check_efa_zones_have_private_subnets(parser: Parser, pools: Sequence[Any], subnet_zones: Mapping[str, str]) -> None:
+    """Every EFA pool's zone holds one of the brought VPC's private subnets (`subnet_zones`: subnet ID -> zone name,
+    from EC2 at deploy time): Karpenter selects the pool's subnets by the zone, so none there means no node ever."""
+    zones = sorted(set(subnet_zones.values()))
+    for index, pool in enumerate(pools):
+        if pool.efa and pool.zone not in zones:
+            raise parser.error(
+                f"gpuNodePools[{index}] ({pool.name}).{ZONE_KEY}",
+                f"{pool.zone} has none of network.privateSubnetIds (they are in {', '.join(zones)})",
+                f"allowed: one of {', '.join(zones)}, or add a private subnet in {pool.zone} to "
+                "network.privateSubnetIds",
+            )

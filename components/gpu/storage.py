@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from components.common.parsing import Parser, describe, did_you_mean
+from components.common.parsing import KeyDoc, Parser, SectionDoc, describe, did_you_mean
 from components.gpu import catalog
 from components.karpenter.manifests import RAID0, InstanceStorePolicy, RootVolume
 
@@ -107,3 +107,36 @@ def parse_instance_store(parser: Parser, raw: Any, key: str, instance_types: Seq
             "(every catalog family but g5g), or leave instanceStore out",
         )
     return "raid0"
+
+
+# -- the configuration reference (docs/configuration.md is generated from this; see components.config) -------------
+
+ROOT_VOLUME_SECTION = SectionDoc(
+    path="gpu-eks:gpuNodePools[].rootVolume",
+    keys=ROOT_VOLUME_KEYS,
+    intro="The encrypted gp3 root volume, checked against gp3's limits (3,000 IOPS and 125 MiB/s are free).",
+    docs={
+        "sizeGib": KeyDoc(
+            type="integer (GiB)",
+            default=f"`{DEFAULT_GPU_ROOT_VOLUME.size_gib}`",
+            allowed=f"{ROOT_VOLUME_MIN_GIB} to {ROOT_VOLUME_MAX_GIB}",
+            example="500",
+            description="Model weights and images are large; with `instanceStore: raid0` the root volume only "
+            "holds the OS, so less will do.",
+        ),
+        "iops": KeyDoc(
+            type="integer",
+            default=f"`{DEFAULT_GPU_ROOT_VOLUME.iops}`",
+            allowed=f"{GP3_MIN_IOPS} to {GP3_MAX_IOPS}, at most {GP3_MAX_IOPS_PER_GIB} × `sizeGib`",
+            example="6000",
+            description="Provisioned IOPS.",
+        ),
+        "throughputMibps": KeyDoc(
+            type="integer (MiB/s)",
+            default=f"`{DEFAULT_GPU_ROOT_VOLUME.throughput_mibps}`",
+            allowed=f"{GP3_MIN_THROUGHPUT_MIBPS} to {GP3_MAX_THROUGHPUT_MIBPS}, at most `iops` / {GP3_IOPS_PER_MIBPS}",
+            example="500",
+            description="Provisioned throughput.",
+        ),
+    },
+)

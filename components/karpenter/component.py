@@ -59,8 +59,8 @@ class Karpenter(pulumi.ComponentResource):
     interruption_queue_arn: pulumi.Output[str]
     crd_release: k8s.helm.v3.Release
     controller_release: k8s.helm.v3.Release
-    # What a Karpenter custom resource must wait for: the CRDs, the controller, and the node access entry
-    # (otherwise the first node it launches cannot join the cluster).
+    # What a Karpenter custom resource must wait for: the CRDs, the controller, the node access entry and the node
+    # role's policy attachments (otherwise the first node it launches cannot join the cluster).
     custom_resource_dependencies: list[pulumi.Resource]
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -73,7 +73,9 @@ class Karpenter(pulumi.ComponentResource):
         self.version = karpenter.version
 
         # -- nodes ------------------------------------------------------------------------------------------
-        node_role, _ = node_role_with_policies(
+        # The attachments are what lets a node join (worker node policy), wire pods (CNI) and pull images (ECR): every
+        # custom resource that can launch a node waits for them, and on destroy they go only after those.
+        node_role, node_role_attachments = node_role_with_policies(
             f"{name}-node", role_name=f"{cluster_name}-karpenter-node", partition=partition, tags=tags, opts=child
         )
         # API authentication mode: an EC2_LINUX access entry lets the node role join as a node.
@@ -95,26 +97,33 @@ class Karpenter(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        aws.sqs.QueuePolicy(
-            f"{name}-interruption-queue-policy",
-            queue_url=queue.url,
-            policy=queue.arn.apply(lambda arn: json.dumps(interruption.interruption_queue_policy(arn))),
-            opts=child,
-        )
-        for rule in interruption.INTERRUPTION_RULES:
-            event_rule = aws.cloudwatch.EventRule(
+        rules = [
+            aws.cloudwatch.EventRule(
                 f"{name}-{rule.name}",
                 description=f"Karpenter interruption handling for {cluster_name}: {rule.detail_type}",
                 event_pattern=json.dumps(interruption.event_pattern(rule)),
                 tags=tags,
                 opts=child,
             )
+            for rule in interruption.INTERRUPTION_RULES
+        ]
+        # Each rule may send to the queue only as itself (aws:SourceArn), so the policy waits for the rules' ARNs, and
+        # each target waits for the policy: a target set before it would drop the first events.
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-interruption-queue-policy",
+            queue_url=queue.url,
+            policy=pulumi.Output.all(queue.arn, *(r.arn for r in rules)).apply(
+                lambda arns: json.dumps(interruption.interruption_queue_policy(arns[0], arns[1:]))
+            ),
+            opts=child,
+        )
+        for rule, event_rule in zip(interruption.INTERRUPTION_RULES, rules, strict=True):
             aws.cloudwatch.EventTarget(
                 f"{name}-{rule.name}-target",
                 rule=event_rule.name,
                 arn=queue.arn,
                 target_id=interruption.QUEUE_TARGET_ID,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
             )
 
         # -- controller identity ------------------------------------------------------------------------------
@@ -220,7 +229,12 @@ class Karpenter(pulumi.ComponentResource):
         self.controller_role_arn = controller_role.arn
         self.interruption_queue_name = queue.name
         self.interruption_queue_arn = queue.arn
-        self.custom_resource_dependencies = [self.crd_release, self.controller_release, node_access_entry]
+        self.custom_resource_dependencies = [
+            self.crd_release,
+            self.controller_release,
+            node_access_entry,
+            *node_role_attachments,
+        ]
         self.register_outputs(
             {
                 "nodeRoleArn": self.node_role_arn,

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from components import versions
-from components.common.parsing import Parser
+from components.common.parsing import KeyDoc, Parser, SectionDoc
 
 ControllerIdentity = Literal["pod-identity", "irsa"]
 POD_IDENTITY: ControllerIdentity = "pod-identity"
@@ -113,3 +113,94 @@ def parse_karpenter(parser: Parser, raw: Any, kubernetes_version: str) -> Karpen
         ),
         log_level=parser.choice(raw.get("logLevel", defaults.log_level), f"{key}.logLevel", KARPENTER_LOG_LEVELS),
     )
+
+
+# -- the configuration reference (docs/configuration.md is generated from this; see components.config) -------------
+
+_KARPENTER = KarpenterConfig()
+KARPENTER_SECTION = SectionDoc(
+    path="gpu-eks:karpenter",
+    keys=KARPENTER_KEYS,
+    docs={
+        "version": KeyDoc(
+            type="string",
+            default=f"`{versions.DEFAULT_KARPENTER_VERSION}`",
+            allowed=f"`{versions.OLDEST_SUPPORTED_KARPENTER_VERSION}` to "
+            f"`{versions.NEWEST_VALIDATED_KARPENTER_VERSION}` (no `v`), and at least the minimum for the Kubernetes "
+            "version ("
+            + ", ".join(
+                f"{k8s} → {karpenter.rsplit('.', 1)[0]}"
+                for k8s, karpenter in versions.KARPENTER_MIN_VERSION_FOR_KUBERNETES.items()
+            )
+            + ")",
+            example=versions.DEFAULT_KARPENTER_VERSION,
+            description="The `karpenter-crd` and `karpenter` charts and the controller. Newer releases are refused "
+            "until their CRDs are validated.",
+        ),
+        "identity": KeyDoc(
+            type="string",
+            default=f"`{_KARPENTER.identity}`",
+            allowed=" | ".join(f"`{i}`" for i in CONTROLLER_IDENTITIES),
+            example="irsa",
+            description="How the controller gets its IAM role: EKS Pod Identity, or IRSA (which also creates the "
+            "cluster's IAM OIDC provider).",
+        ),
+        "featureGates": KeyDoc(
+            type="mapping of gate to boolean",
+            default="`{" + ", ".join(f"{g}: {str(v).lower()}" for g, v in _KARPENTER.feature_gates.items()) + "}`",
+            allowed="see `gpu-eks:karpenter.featureGates` below",
+            example="{spotToSpotConsolidation: true}",
+            description="Merged over the default, so setting one gate keeps the others.",
+        ),
+        "createSpotServiceLinkedRole": KeyDoc(
+            type="boolean",
+            default=f"`{str(_KARPENTER.create_spot_service_linked_role).lower()}`",
+            allowed="`true` | `false`; `true` in one stack per account at most",
+            example="true",
+            description="Create the account's EC2 Spot service-linked role, which spot launches need. It exists "
+            "once per account: create it by hand, or let exactly one stack own it.",
+        ),
+        "logLevel": KeyDoc(
+            type="string",
+            default=f"`{_KARPENTER.log_level}`",
+            allowed=" | ".join(f"`{level}`" for level in KARPENTER_LOG_LEVELS),
+            example="debug",
+            description="The controller's log level.",
+        ),
+    },
+)
+
+_GATE_WHAT = {
+    "nodeRepair": "replace nodes whose conditions stay unhealthy; `nodeHealth.autoRepair` turns it on",
+    "nodeOverlay": "NodeOverlays, which tell Karpenter a sharing pool's sliced capacity; GPU sharing needs it",
+    "reservedCapacity": "launch into EC2 capacity reservations; a GPU pool with `capacityTypes: [reserved, …]` "
+    "turns it on",
+    "spotToSpotConsolidation": "consolidate a spot node onto a cheaper spot node",
+    "staticCapacity": "static NodePools (a fixed node count)",
+    "capacityBuffer": "CapacityBuffers; a GPU pool's `warmSlices` turns it on",
+}
+# Gates the program turns on when another setting needs them (components.observability.config, components.gpu).
+_GATE_TURNED_ON = {
+    "nodeRepair": "`true` while `nodeHealth.autoRepair` is (its default); else the chart's default",
+    RESERVED_CAPACITY_GATE: "`true` when a GPU pool has `reserved`; else the chart's default for the version",
+    CAPACITY_BUFFER_GATE: "`true` when a GPU pool has `warmSlices`; else the chart's default for the version",
+}
+FEATURE_GATES_SECTION = SectionDoc(
+    path="gpu-eks:karpenter.featureGates",
+    keys=tuple(versions.KARPENTER_FEATURE_GATES),
+    intro="Written into the chart's values. A gate the Karpenter version lacks is an error when you set it to true, "
+    "and left out when it is only our default. A gate a pool option needs that the stack set to `false` is an error "
+    "naming the pool's key.",
+    docs={
+        gate: KeyDoc(
+            type="boolean",
+            default=f"`{str(_KARPENTER.feature_gates[gate]).lower()}`"
+            if gate in _KARPENTER.feature_gates
+            else _GATE_TURNED_ON.get(gate, "not set: the chart's default for the version"),
+            allowed=f"`true` (Karpenter ≥ {first}) | `false`",
+            example="true",
+            description=_GATE_WHAT.get(gate, ""),
+        )
+        for gate, first in versions.KARPENTER_FEATURE_GATES.items()
+    },
+)

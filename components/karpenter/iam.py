@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from components.common.aws import pod_identity_trust_policy, policy_document, require_arn
+from components.common.aws import irsa_trust_policy, pod_identity_trust_policy, policy_document, require_arn
 
 # The six controller policies, in upstream's order: key -> upstream's managed policy name, which the component
 # suffixes with the cluster name ("KarpenterController<X>Policy-${ClusterName}").
@@ -447,28 +447,4 @@ def controller_trust_policy_irsa(
     The subject is pinned with ``StringEquals`` to exactly ``system:serviceaccount:<ns>:<sa>``.
     The audience is pinned to ``sts.amazonaws.com``.
     """
-    require_arn(oidc_provider_arn, "oidc_provider_arn")
-    host = oidc_issuer_host.strip()
-    if host.startswith("https://"):
-        host = host[len("https://") :]
-    host = host.rstrip("/")
-    if not host or "://" in host:
-        raise ValueError(f"oidc_issuer_host must be the issuer host/path, got {oidc_issuer_host!r}")
-    for name, value in (("namespace", namespace), ("service_account", service_account)):
-        # A wildcard would be inert under StringEquals, but it almost certainly means the caller
-        # expected a StringLike match. Reject it rather than emit a policy no one can assume.
-        if not value or any(ch in value for ch in "*?: "):
-            raise ValueError(f"{name} must be a plain Kubernetes name, got {value!r}")
-    return policy_document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Federated": oidc_provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {
-                    f"{host}:aud": "sts.amazonaws.com",
-                    f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                }
-            },
-        }
-    )
+    return irsa_trust_policy(oidc_provider_arn, oidc_issuer_host, namespace, service_account)

@@ -8,6 +8,7 @@ Upstream source: ``KarpenterInterruptionQueue``, ``KarpenterInterruptionQueuePol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,26 +24,40 @@ QUEUE_SQS_MANAGED_SSE_ENABLED = True
 QUEUE_TARGET_ID = "KarpenterInterruptionQueueTarget"
 
 
-def interruption_queue_policy(queue_arn: str) -> dict[str, Any]:
-    """Resource policy for the interruption queue (upstream ``KarpenterInterruptionQueuePolicy``).
+def interruption_queue_policy(queue_arn: str, rule_arns: Sequence[str]) -> dict[str, Any]:
+    """Resource policy for the interruption queue (upstream ``KarpenterInterruptionQueuePolicy``, narrowed).
 
-    EventBridge (``events.amazonaws.com``) and SQS (``sqs.amazonaws.com``) may send messages.
+    EventBridge (``events.amazonaws.com``) may send messages only on behalf of our own rules: one statement per
+    rule, each scoped with ``aws:SourceArn`` to that rule's ARN. Upstream grants the service principals with no
+    condition, so any EventBridge rule in any account could feed this queue fake interruption events (the
+    confused-deputy case AWS's SQS and EventBridge guides answer with ``aws:SourceArn``; "Amazon SQS permissions"
+    in the EventBridge user guide). Upstream's second principal, ``sqs.amazonaws.com``, is dropped: no SQS feature
+    sends to this queue as that principal, and it cannot be scoped to a rule.
     ``DenyHTTP`` refuses every SQS call made without TLS, from any principal.
     Upstream's document has no ``Version``; ``2012-10-17`` is added (it changes nothing, since no
     policy variables are used). ``aws:SecureTransport`` is written as the string ``"false"``, the
     form IAM documents. Upstream's YAML boolean means the same.
     """
     require_arn(queue_arn, "queue_arn")
+    if not rule_arns:
+        raise ValueError("the queue policy needs the ARNs of the rules that may send to it")
+    for rule_arn in rule_arns:
+        require_arn(rule_arn, "rule_arn")
     return {
         "Version": POLICY_VERSION,
         "Id": "EC2InterruptionPolicy",
         "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-            },
+            *(
+                {
+                    "Sid": f"EventBridgeRule{index}",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                }
+                for index, rule_arn in enumerate(rule_arns)
+            ),
             {
                 "Sid": "DenyHTTP",
                 "Effect": "Deny",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import versions
-from components.common.parsing import DURATION_PATTERN, Parser, item_key
+from components.common.parsing import DURATION_PATTERN, KeyDoc, Parser, SectionDoc, item_key
 from components.karpenter.config import KarpenterConfig
 
 NODE_POOL_KEYS = (
@@ -27,6 +27,8 @@ NODE_POOL_KEYS = (
     "terminationGracePeriod",
     "weight",
 )
+DISRUPTION_KEYS = ("consolidationPolicy", "consolidateAfter", "budgets")
+BUDGET_KEYS = ("nodes", "schedule", "duration", "reasons")
 ARCHITECTURES = ("amd64", "arm64")
 CAPACITY_TYPES = ("spot", "on-demand")
 # General-purpose instance categories; GPU (g, p) and other accelerator families belong to gpuNodePools.
@@ -98,11 +100,11 @@ DEFAULT_NODE_POOLS = (
 
 def parse_disruption(parser: Parser, raw: Any, key: str, defaults: DisruptionConfig) -> DisruptionConfig:
     """Parse a NodePool `disruption` block (shared by general and GPU pools)."""
-    raw = parser.mapping({} if raw is None else raw, key, ("consolidationPolicy", "consolidateAfter", "budgets"))
+    raw = parser.mapping({} if raw is None else raw, key, DISRUPTION_KEYS)
     duration_text = "a duration such as 30s, 5m, 1h30m, or Never"
 
     def budget(value: Any, item_key: str) -> DisruptionBudgetConfig:
-        value = parser.mapping(value, item_key, ("nodes", "schedule", "duration", "reasons"))
+        value = parser.mapping(value, item_key, BUDGET_KEYS)
         nodes = parser.text(
             value.get("nodes", "10%"),
             f"{item_key}.nodes",
@@ -276,3 +278,181 @@ def check_unique_names(parser: Parser, named: Sequence[tuple[str, str]]) -> None
                 "allowed: names unique across nodePools and gpuNodePools",
             )
         seen[name] = list_key
+
+
+# -- the configuration reference (docs/configuration.md is generated from this; see components.config) -------------
+
+_POOL = NodePoolConfig(name="", architectures=("amd64",))
+_DISRUPTION = DisruptionConfig()
+_BUDGET = DisruptionBudgetConfig()
+_DURATION = "a duration of seconds, minutes and hours (`30s`, `5m`, `1h30m`)"
+
+
+def _listed(values: Sequence[object]) -> str:
+    return "`[" + ", ".join(str(v) for v in values) + "]`"
+
+
+NODE_POOL_SECTION = SectionDoc(
+    path="gpu-eks:nodePools[]",
+    keys=NODE_POOL_KEYS,
+    intro="General-purpose (CPU) Karpenter NodePools. Absent, the stack gets "
+    + " and ".join(f"`{pool.name}`" for pool in DEFAULT_NODE_POOLS)
+    + " (generation 7 or newer, spot and on-demand; the amd64 pool 2 or 4 vCPU); `[]` means none. Names are unique "
+    "across `nodePools` and `gpuNodePools`.",
+    docs={
+        "name": KeyDoc(
+            type="string",
+            default="required",
+            allowed="a DNS-1123 label (lowercase letters, digits, `-`; at most 63 characters)",
+            example="general-amd64",
+            description="The NodePool's name.",
+        ),
+        "architectures": KeyDoc(
+            type="list of strings",
+            default=_listed(_POOL.architectures),
+            allowed=", ".join(f"`{a}`" for a in ARCHITECTURES),
+            example="[arm64]",
+            description="CPU architectures the pool may launch.",
+        ),
+        "instanceCategories": KeyDoc(
+            type="list of strings",
+            default=_listed(_POOL.instance_categories),
+            allowed=", ".join(f"`{c}`" for c in GENERAL_INSTANCE_CATEGORIES)
+            + " (GPU families belong in `gpuNodePools`)",
+            example="[c, m]",
+            description="EC2 instance categories (Karpenter's `karpenter.k8s.aws/instance-category`).",
+        ),
+        "cpus": KeyDoc(
+            type="list of integers",
+            default="any",
+            allowed="vCPU counts",
+            example="[2, 4]",
+            description="Only instance types with these vCPU counts.",
+        ),
+        "minGeneration": KeyDoc(
+            type="integer",
+            default="any",
+            allowed="1 to 20",
+            example="7",
+            description="Only instance generations this new or newer (`7`: m7i, c7g, ...).",
+        ),
+        "capacityTypes": KeyDoc(
+            type="list of strings",
+            default=_listed(_POOL.capacity_types),
+            allowed=", ".join(f"`{c}`" for c in CAPACITY_TYPES),
+            example="[on-demand]",
+            description="Spot, on-demand or both (Karpenter prefers spot when both are allowed).",
+        ),
+        "maxCpu": KeyDoc(
+            type="integer",
+            default=f"`{_POOL.max_cpu}`",
+            allowed="a positive integer",
+            example="400",
+            description="The pool's CPU limit: Karpenter launches nothing beyond it.",
+        ),
+        "maxMemoryGib": KeyDoc(
+            type="integer",
+            default="none",
+            allowed="a positive integer (GiB)",
+            example="1600",
+            description="The pool's memory limit.",
+        ),
+        "disruption": KeyDoc(
+            type="mapping",
+            default=f"`{_DISRUPTION.consolidation_policy}` after `{_DISRUPTION.consolidate_after}`, budget "
+            f"`nodes: {_BUDGET.nodes}`",
+            allowed="see `disruption` below",
+            example="{consolidationPolicy: WhenEmpty, consolidateAfter: 5m}",
+            description="When Karpenter may remove or replace the pool's nodes.",
+        ),
+        "expireAfter": KeyDoc(
+            type="string",
+            default=f"`{DEFAULT_EXPIRE_AFTER}`",
+            allowed=f"{_DURATION}, or `Never`",
+            example="336h",
+            description="Nodes older than this are replaced (they pick up new node images).",
+        ),
+        "terminationGracePeriod": KeyDoc(
+            type="string",
+            default=f"`{DEFAULT_TERMINATION_GRACE_PERIOD}`",
+            allowed=f"{_DURATION}; no `Never`",
+            example="24h",
+            description="How long a drain may wait on PodDisruptionBudgets and `karpenter.sh/do-not-disrupt` pods "
+            "before Karpenter deletes them. It bounds `pulumi destroy` too: "
+            "[operations](operations.md#teardown).",
+        ),
+        "weight": KeyDoc(
+            type="integer",
+            default="none",
+            allowed="1 to 100",
+            example="50",
+            description="Karpenter tries pools of higher weight first.",
+        ),
+    },
+)
+
+DISRUPTION_SECTION = SectionDoc(
+    path="gpu-eks:nodePools[].disruption, gpu-eks:gpuNodePools[].disruption",
+    keys=DISRUPTION_KEYS,
+    intro="A key left out keeps the pool kind's default (GPU pools: `gpuNodePools[].disruption` above).",
+    docs={
+        "consolidationPolicy": KeyDoc(
+            type="string",
+            default=f"`{_DISRUPTION.consolidation_policy}` (general pools)",
+            allowed=" | ".join(f"`{p}`" for p in CONSOLIDATION_POLICIES)
+            + f" (Karpenter ≥ {BALANCED_CONSOLIDATION_SINCE.rsplit('.', 1)[0]})",
+            example="WhenEmpty",
+            description="Whether Karpenter removes only empty nodes or also moves pods to pack nodes better.",
+        ),
+        "consolidateAfter": KeyDoc(
+            type="string",
+            default=f"`{_DISRUPTION.consolidate_after}` (general pools)",
+            allowed=f"{_DURATION}, or `Never`",
+            example="10m",
+            description="How long a node must be consolidatable before Karpenter acts.",
+        ),
+        "budgets": KeyDoc(
+            type="list of mappings",
+            default=f"`[{{nodes: {_BUDGET.nodes}}}]`",
+            allowed=f"1 to {MAX_BUDGETS} budgets, see `disruption.budgets[]` below",
+            example="[{nodes: 1}, {nodes: 0, schedule: '0 9 * * mon-fri', duration: 8h, reasons: [Drifted]}]",
+            description="How many of the pool's nodes may be disrupted at once, and when; they pace node image "
+            "roll-outs and Kubernetes upgrades.",
+        ),
+    },
+)
+
+BUDGET_SECTION = SectionDoc(
+    path="gpu-eks:nodePools[].disruption.budgets[], gpu-eks:gpuNodePools[].disruption.budgets[]",
+    keys=BUDGET_KEYS,
+    docs={
+        "nodes": KeyDoc(
+            type="string or integer",
+            default=f"`{_BUDGET.nodes}`",
+            allowed="a node count (`1`) or a percentage (`10%`)",
+            example="1",
+            description="How many nodes may be disrupted at once while the budget applies.",
+        ),
+        "schedule": KeyDoc(
+            type="string",
+            default="none (always)",
+            allowed="a 5-field cron expression or `@daily`, `@weekly`, ...; with `duration`",
+            example="'0 9 * * mon-fri'",
+            description="When the budget starts applying (UTC).",
+        ),
+        "duration": KeyDoc(
+            type="string",
+            default="none",
+            allowed="hours and/or minutes (`8h`, `1h30m`); with `schedule`",
+            example="8h",
+            description="How long the budget applies after each `schedule` time.",
+        ),
+        "reasons": KeyDoc(
+            type="list of strings",
+            default="`[]` (every reason)",
+            allowed=", ".join(f"`{r}`" for r in DISRUPTION_REASONS),
+            example="[Drifted]",
+            description="The disruptions the budget limits.",
+        ),
+    },
+)

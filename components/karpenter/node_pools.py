@@ -14,6 +14,7 @@ from components.common.context import StackContext
 from components.karpenter.component import Karpenter
 from components.karpenter.manifests import RootVolume, ec2_node_class, general_node_pool
 from components.karpenter.node_pool_config import NodePoolConfig
+from components.karpenter.user_data import is_mime
 
 GENERAL_NODE_CLASS = "default"
 
@@ -21,7 +22,18 @@ GENERAL_NODE_CLASS = "default"
 def karpenter_object(
     name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions
 ) -> k8s.apiextensions.CustomResource:
-    """Register a built Karpenter manifest as a Kubernetes custom resource."""
+    """Register a built Karpenter manifest as a Kubernetes custom resource.
+
+    Every EC2NodeClass passes here, so this is where a node class whose userData Karpenter would have to guess the
+    type of (components.karpenter.user_data) is refused, before anything is registered.
+    """
+    user_data = manifest["spec"].get("userData") if manifest["kind"] == "EC2NodeClass" else None
+    if isinstance(user_data, str) and not is_mime(user_data):
+        raise ValueError(
+            f"EC2NodeClass {manifest['metadata']['name']}: userData is not a MIME multi-part archive, so Karpenter "
+            "would decide by YAML parsing whether it is a script or a NodeConfig; build it with "
+            "components.karpenter.user_data.mime_user_data"
+        )
     return k8s.apiextensions.CustomResource(
         name,
         api_version=manifest["apiVersion"],

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.common.parsing import Parser, describe
+from components.common.parsing import KeyDoc, Parser, SectionDoc, describe
 
 SINGLE_NAT_GATEWAY = "single"
 NAT_GATEWAY_MODES = (SINGLE_NAT_GATEWAY, "one-per-az")
@@ -161,3 +161,71 @@ def parse_network(parser: Parser, raw: Any, region: str) -> NetworkConfig:
         ),
         zones=zones,
     )
+
+
+# -- the configuration reference (docs/configuration.md is generated from this; see components.config) -------------
+
+_NEW = NewVpcConfig()
+NETWORK_SECTION = SectionDoc(
+    path="gpu-eks:network",
+    keys=NEW_VPC_KEYS + EXISTING_VPC_KEYS,
+    intro="Either a VPC the stack creates (`cidr`, `availabilityZones`, `natGateways`, `availabilityZoneIds`) or one "
+    "you bring (`vpcId`, `privateSubnetIds`, `publicSubnetIds`); the two groups do not mix. What a brought VPC must "
+    "provide: [operations](operations.md#bringing-your-own-vpc).",
+    docs={
+        "cidr": KeyDoc(
+            type="string (IPv4 CIDR)",
+            default=f"`{_NEW.cidr}`",
+            allowed="an IPv4 network with host bits zero, prefix /16 to /20",
+            example="10.20.0.0/16",
+            description="The new VPC's range, split into one block per zone: the private subnet takes half of a "
+            "zone's block (a /19 in a /16 with 3 or 4 zones; pods get VPC addresses), the public subnet a quarter.",
+        ),
+        "availabilityZones": KeyDoc(
+            type="integer",
+            default=f"`{_NEW.availability_zones}` (or the number of `availabilityZoneIds`)",
+            allowed="2 to 6; equal to the number of `availabilityZoneIds` when both are given",
+            example="3",
+            description="How many zones the new VPC spans (a public and a private subnet in each).",
+        ),
+        "natGateways": KeyDoc(
+            type="string",
+            default=f"`{_NEW.nat_gateways}`",
+            allowed=" | ".join(f"`{mode}`" for mode in NAT_GATEWAY_MODES),
+            example="one-per-az",
+            description="One NAT gateway for the VPC (cheaper; a zone outage cuts egress) or one per zone.",
+        ),
+        "availabilityZoneIds": KeyDoc(
+            type="mapping of zone name to zone ID",
+            default="none; required in " + ", ".join(f"`{region}`" for region in EKS_UNSUPPORTED_ZONE_IDS),
+            allowed="2 to 6 zone names of the stack's region mapped to zone IDs of that region, never "
+            + ", ".join(f"`{zone}`" for zones in EKS_UNSUPPORTED_ZONE_IDS.values() for zone in zones)
+            + " (EKS refuses cluster subnets there); sets the zone count",
+            example="{us-east-1a: use1-az1, us-east-1b: use1-az2, us-east-1c: use1-az4}",
+            description="Pins the zones by ID, without a lookup. Copy the map from `aws ec2 "
+            "describe-availability-zones --region <region> --query 'AvailabilityZones[].[ZoneName,ZoneId]'` in the "
+            "target account: which zone a name is differs per account.",
+        ),
+        "vpcId": KeyDoc(
+            type="string",
+            default="none (the stack creates a VPC)",
+            allowed="`vpc-` and 8 to 17 hex digits; with `privateSubnetIds`",
+            example="vpc-0abc1234def567890",
+            description="Bring your own VPC instead of creating one; nothing network-related is then created.",
+        ),
+        "privateSubnetIds": KeyDoc(
+            type="list of strings",
+            default="required with `vpcId`",
+            allowed="2 or more `subnet-…` IDs, in different zones",
+            example="[subnet-0aaa1111, subnet-0bbb2222]",
+            description="The subnets of the cluster, the controller node group and every Karpenter node.",
+        ),
+        "publicSubnetIds": KeyDoc(
+            type="list of strings",
+            default="`[]`",
+            allowed="`subnet-…` IDs",
+            example="[subnet-0ccc3333, subnet-0ddd4444]",
+            description="Subnets for internet-facing load balancers, with `vpcId`.",
+        ),
+    },
+)

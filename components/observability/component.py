@@ -3,8 +3,10 @@
 All decisions live in the pure builders (`values`, `dcgm`, `alerts`, `dashboards`, `iam`, `health`); these
 components register them in dependency order:
 
-* in-cluster: EBS CSI driver add-on (Pod Identity role) and the encrypted gp3 StorageClass -> kube-prometheus-stack;
-* amp: AMP workspace (retention, our rule groups) and two Pod Identity roles -> kube-prometheus-stack (agent mode);
+* in-cluster: EBS CSI driver add-on (its role by Pod Identity, or IRSA with `karpenter.identity: irsa`) and the
+  encrypted gp3 StorageClass -> kube-prometheus-stack;
+* amp: AMP workspace (retention, our rule groups) and two roles (Pod Identity, or IRSA) -> kube-prometheus-stack
+  (agent mode);
 * then the dashboards (ConfigMaps for Grafana's sidecar) and, on device-plugin stacks, the dcgm-exporter release.
 
 The stack release installs the Prometheus Operator CRDs, so Karpenter's and the NVIDIA releases wait for it
@@ -25,7 +27,7 @@ import yaml
 
 from components import versions
 from components.cluster.component import Cluster
-from components.common.aws import pod_identity_trust_policy
+from components.common.aws import irsa_trust_policy, pod_identity_trust_policy
 from components.common.context import StackContext
 from components.common.names import INSTANCE_GPU_MANUFACTURER_LABEL
 from components.observability import alerts, dashboards, dcgm, health, iam, values
@@ -58,6 +60,9 @@ class ObservabilityArgs:
     gpu_operator: bool = False
     # What a DaemonSet on every GPU node tolerates (components.gpu.pools.gpu_node_tolerations).
     gpu_tolerations: Sequence[dict[str, str]] = ()
+    # `karpenter.identity: irsa`: the stack's pods get AWS roles through IRSA (the cluster's OIDC provider), so the
+    # EBS CSI and AMP roles do too; otherwise through Pod Identity.
+    irsa: bool = False
     # nodeHealth.autoRepair: the node monitoring agent's dcgm-server is each GPU node's DCGM host engine, and the
     # exporter connects to it (components.observability.dcgm).
     agent_host_engine: bool = False
@@ -83,7 +88,14 @@ class Observability(pulumi.ComponentResource):
         workspace: aws.amp.Workspace | None = None
 
         if config.mode is ObservabilityMode.IN_CLUSTER:
-            ebs_role = self._pod_identity_role(f"{name}-ebs-csi", f"{context.cluster_name}-ebs-csi", tags)
+            ebs_role = self._role(
+                f"{name}-ebs-csi",
+                f"{context.cluster_name}-ebs-csi",
+                tags,
+                args,
+                iam.EBS_CSI_NAMESPACE,
+                iam.EBS_CSI_SERVICE_ACCOUNT,
+            )
             attachment = aws.iam.RolePolicyAttachment(
                 f"{name}-ebs-csi-policy",
                 role=ebs_role.name,
@@ -95,7 +107,11 @@ class Observability(pulumi.ComponentResource):
                 cluster_name=cluster.cluster_name,
                 addon_name=EBS_CSI_ADDON,
                 addon_version=versions.eks_addon_versions(args.kubernetes_version)[EBS_CSI_ADDON],
-                pod_identity_associations=[
+                # IRSA: EKS annotates the add-on's service account with the role; else a Pod Identity association.
+                service_account_role_arn=ebs_role.arn if args.irsa else None,
+                pod_identity_associations=None
+                if args.irsa
+                else [
                     aws.eks.AddonPodIdentityAssociationArgs(
                         role_arn=ebs_role.arn, service_account=iam.EBS_CSI_SERVICE_ACCOUNT
                     )
@@ -136,34 +152,51 @@ class Observability(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
+            amp_roles: dict[str, pulumi.Output[str]] = {}
             for key, service_account, document in (
                 ("prometheus", PROMETHEUS_SERVICE_ACCOUNT, iam.remote_write_policy),
                 ("grafana", GRAFANA_SERVICE_ACCOUNT, iam.query_policy),
             ):
-                role = self._pod_identity_role(f"{name}-{key}", f"{context.cluster_name}-{key}-amp", tags)
+                role = self._role(
+                    f"{name}-{key}",
+                    f"{context.cluster_name}-{key}-amp",
+                    tags,
+                    args,
+                    MONITORING_NAMESPACE,
+                    service_account,
+                )
+                amp_roles[key] = role.arn
                 policy = aws.iam.RolePolicy(
                     f"{name}-{key}-amp",
                     role=role.name,
                     policy=workspace.arn.apply(_policy_json(document)),
                     opts=child,
                 )
-                association = aws.eks.PodIdentityAssociation(
-                    f"{name}-{key}-pod-identity",
-                    cluster_name=cluster.cluster_name,
-                    namespace=MONITORING_NAMESPACE,
-                    service_account=service_account,
-                    role_arn=role.arn,
-                    tags=tags,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=cluster.ready),
-                )
-                prerequisites += [policy, association]
-            stack_values = workspace.prometheus_endpoint.apply(
-                lambda endpoint: values.stack_values(
-                    config,
-                    region=context.region,
-                    rule_groups=rule_groups,
-                    remote_write_url=f"{endpoint}api/v1/remote_write",
-                    query_url=endpoint,
+                prerequisites.append(policy)
+                if not args.irsa:
+                    prerequisites.append(
+                        aws.eks.PodIdentityAssociation(
+                            f"{name}-{key}-pod-identity",
+                            cluster_name=cluster.cluster_name,
+                            namespace=MONITORING_NAMESPACE,
+                            service_account=service_account,
+                            role_arn=role.arn,
+                            tags=tags,
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster.ready),
+                        )
+                    )
+            stack_values = pulumi.Output.all(
+                workspace.prometheus_endpoint, amp_roles["prometheus"], amp_roles["grafana"]
+            ).apply(
+                lambda out: self._amp_values(
+                    values.stack_values(
+                        config,
+                        region=context.region,
+                        rule_groups=rule_groups,
+                        remote_write_url=f"{out[0]}api/v1/remote_write",
+                        query_url=out[0],
+                    ),
+                    {"prometheus": out[1], "grafana": out[2]} if args.irsa else {},
                 )
             )
 
@@ -205,11 +238,35 @@ class Observability(pulumi.ComponentResource):
         self.outputs = access_output(config, workspace)
         self.register_outputs({})
 
-    def _pod_identity_role(self, resource_name: str, role_name: str, tags: dict[str, str]) -> aws.iam.Role:
+    @staticmethod
+    def _amp_values(stack_values: dict[str, Any], irsa_roles: dict[str, str]) -> dict[str, Any]:
+        """The AMP-mode values, with the service accounts annotated for IRSA when the stack uses it."""
+        return iam.with_irsa_service_accounts(stack_values, irsa_roles) if irsa_roles else stack_values
+
+    def _role(
+        self,
+        resource_name: str,
+        role_name: str,
+        tags: dict[str, str],
+        args: ObservabilityArgs,
+        namespace: str,
+        service_account: str,
+    ) -> aws.iam.Role:
+        """A role for one service account: trusted through IRSA (the cluster's OIDC provider, that namespace and
+        service account only) when the stack uses IRSA, else through Pod Identity."""
+        trust: pulumi.Input[str]
+        if args.irsa:
+            if args.cluster.oidc_provider_arn is None:
+                raise ValueError("IRSA needs the cluster's IAM OIDC provider (ClusterArgs.create_oidc_provider)")
+            trust = pulumi.Output.all(args.cluster.oidc_provider_arn, args.cluster.oidc_issuer).apply(
+                lambda out: json.dumps(irsa_trust_policy(out[0], out[1], namespace, service_account))
+            )
+        else:
+            trust = json.dumps(pod_identity_trust_policy())
         return aws.iam.Role(
             resource_name,
             name=role_name,
-            assume_role_policy=json.dumps(pod_identity_trust_policy()),
+            assume_role_policy=trust,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

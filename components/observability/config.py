@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from components.common.parsing import Parser
+from components.common.parsing import KeyDoc, Parser, SectionDoc
 from components.karpenter.config import KarpenterConfig
 
 
@@ -112,3 +112,47 @@ def check_host_engine_architectures(
         "agent runs no DCGM host engine for the GPU metrics exporter to connect to",
         "allowed: autoRepair: false, observability.mode off (with no MIG pool), or amd64-only GPU pools",
     )
+
+
+# -- the configuration reference (docs/configuration.md is generated from this; see components.config) -------------
+
+OBSERVABILITY_SECTION = SectionDoc(
+    path="gpu-eks:observability",
+    keys=OBSERVABILITY_KEYS,
+    intro="What each mode installs, what it costs and how to reach it: [observability](observability.md).",
+    docs={
+        "mode": KeyDoc(
+            type="string",
+            default=f"`{ObservabilityConfig().mode.value}`",
+            allowed=" | ".join(f"`{m.value}`" for m in ObservabilityMode),
+            example="amp",
+            description="`in-cluster`: kube-prometheus-stack with Prometheus, Alertmanager and Grafana in the cluster; "
+            "`amp`: an Amazon Managed Service for Prometheus workspace written by an in-cluster agent; `off`: "
+            "nothing.",
+        ),
+        "retentionDays": KeyDoc(
+            type="integer",
+            default=f"`{DEFAULT_RETENTION_DAYS}`",
+            allowed=f"1 to {MAX_IN_CLUSTER_RETENTION_DAYS} with `in-cluster` (it sizes Prometheus' volume), 1 to "
+            f"{MAX_AMP_RETENTION_DAYS} with `amp` (the workspace's retention)",
+            example="30",
+            description="Days of metrics kept.",
+        ),
+    },
+)
+
+NODE_HEALTH_SECTION = SectionDoc(
+    path="gpu-eks:nodeHealth",
+    keys=NODE_HEALTH_KEYS,
+    docs={
+        "autoRepair": KeyDoc(
+            type="boolean",
+            default=f"`{str(NodeHealthConfig().auto_repair).lower()}`",
+            allowed="`true` | `false`; `true` conflicts with `karpenter.featureGates.nodeRepair: false`",
+            example="false",
+            description="Install the EKS node monitoring agent add-on and turn on Karpenter's `nodeRepair` gate, so "
+            "nodes whose GPU or node conditions stay unhealthy are replaced ([observability](observability.md#gpu-"
+            "health-and-node-repair)).",
+        ),
+    },
+)

@@ -1,11 +1,14 @@
-"""Least-privilege IAM for the metrics stack, as plain policy documents (roles assumed through EKS Pod Identity).
+"""Least-privilege IAM for the metrics stack, as plain policy documents.
 
-Each role is handed to exactly one service account by a Pod Identity association, and each policy names the one
-workspace it may touch: no wildcard actions, no wildcard resources.
+Each role is handed to exactly one service account, by a Pod Identity association, or with `karpenter.identity:
+irsa` (the stack's choice of pod identity mechanism) by IRSA: a web-identity trust on the cluster's OIDC provider
+and the `eks.amazonaws.com/role-arn` annotation on the service account. Each policy names the one workspace it may
+touch: no wildcard actions, no wildcard resources.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from components.common.aws import policy_document
@@ -19,6 +22,23 @@ QUERY_ACTIONS = ("aps:GetLabels", "aps:GetMetricMetadata", "aps:GetSeries", "aps
 # The EBS CSI driver's AWS managed policy (EKS user guide, "Amazon EBS CSI driver"), on its controller's account.
 EBS_CSI_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+# Where the EBS CSI add-on runs its controller (EKS user guide, "Amazon EBS CSI driver": kube-system).
+EBS_CSI_NAMESPACE = "kube-system"
+# The annotation the EKS pod identity webhook reads to give a pod the role's web identity (IRSA).
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def with_irsa_service_accounts(values: Mapping[str, Any], role_arns: Mapping[str, str]) -> dict[str, Any]:
+    """kube-prometheus-stack values with each named component's service account (`prometheus`, `grafana`)
+    annotated with its IRSA role. The input is not changed; a component without a serviceAccount block is an error."""
+    result = dict(values)
+    for component, role_arn in role_arns.items():
+        section = dict(result[component])
+        account = dict(section["serviceAccount"])
+        account["annotations"] = {**account.get("annotations", {}), IRSA_ROLE_ANNOTATION: role_arn}
+        section["serviceAccount"] = account
+        result[component] = section
+    return result
 
 
 def remote_write_policy(workspace_arn: str) -> dict[str, Any]:

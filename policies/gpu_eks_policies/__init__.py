@@ -12,6 +12,7 @@ from __future__ import annotations
 from pulumi_policy import Policy
 
 from .gpu import GPU_POLICIES
+from .karpenter_footguns import KARPENTER_FOOTGUN_POLICIES
 from .node_software import NODE_SOFTWARE_POLICIES
 from .releases import RELEASE_POLICIES
 from .security import SECURITY_POLICIES
@@ -22,7 +23,13 @@ PACK_DESCRIPTION = (
     "limits; Karpenter and Helm installs ordered and pinned; EKS, node, queue and IAM security."
 )
 
-ALL_POLICIES: list[Policy] = [*GPU_POLICIES, *RELEASE_POLICIES, *SECURITY_POLICIES, *NODE_SOFTWARE_POLICIES]
+ALL_POLICIES: list[Policy] = [
+    *GPU_POLICIES,
+    *RELEASE_POLICIES,
+    *SECURITY_POLICIES,
+    *KARPENTER_FOOTGUN_POLICIES,
+    *NODE_SOFTWARE_POLICIES,
+]
 POLICIES_BY_NAME: dict[str, Policy] = {policy.name: policy for policy in ALL_POLICIES}
 
 if len(POLICIES_BY_NAME) != len(ALL_POLICIES):  # the engine keys config and results by name

@@ -35,6 +35,7 @@ from typing import Any, cast
 
 import yaml
 
+from preflight import yaml_cache
 from preflight.upstream import upstream_dir
 
 TEMPLATE_ANNOTATION = "gpu-eks.test/template"
@@ -119,7 +120,7 @@ _ManifestLoader.add_constructor(
 
 def _documents(text: str, source: str) -> list[dict[str, Any]]:
     objects = []
-    for document in yaml.load_all(text, Loader=_ManifestLoader):
+    for document in yaml_cache.load_all(text, _ManifestLoader):
         if isinstance(document, dict) and document:
             metadata = document.setdefault("metadata", {})
             # Some templates render `annotations:` with nothing under it (null), which the API server reads as none.

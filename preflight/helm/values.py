@@ -244,6 +244,9 @@ def disabled_subchart_value_paths(values: dict[str, Any], chart: ChartValues, en
 DOCUMENTED_IN_COMMENTS = {
     ("dcgm-exporter", "customMetrics"): "templates/metrics-configmap.yaml (dcgm-exporter 4.8.2)",
     ("gpu-operator", "dcgmExporter.config"): "templates/dcgm_exporter_config.yaml, clusterpolicy.yaml (v26.7.0)",
+    # The IRSA role annotation (karpenter.identity irsa, AMP mode): commented out in values.yaml, read by
+    # charts/grafana templates/serviceaccount.yaml (grafana 12.11.1).
+    ("kube-prometheus-stack", "grafana.serviceAccount.annotations"): "charts/grafana templates/serviceaccount.yaml",
 }
 # Values whose content is free-form configuration the chart passes through whole.
 FREE_FORM_VALUES = {

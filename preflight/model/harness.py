@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import runpy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,11 +39,15 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.common import lookups as lookups_switch
 from preflight.model import children as remote_components
 from preflight.model.children import UNKNOWN, Child, ClusterCore, ComponentRequest, Unknown
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MOCK_ACCOUNT_ID = "123456789012"
+GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+# Who runs the program under mocks: a session of a deploy role, as `aws sts get-caller-identity` prints it.
+MOCK_CALLER_ARN = f"arn:aws:sts::{MOCK_ACCOUNT_ID}:assumed-role/gpu-eks-deployer/pulumi"
 SECRET_PLACEHOLDER = "[secret]"
 UNKNOWN_PLACEHOLDER = "[unknown]"
 _UNKNOWN = rpc.UNKNOWN
@@ -100,6 +105,8 @@ class StackRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     invokes: list[str] = field(default_factory=list)  # the program's own invokes
+    # (token, args, provider reference) of each of the program's invokes
+    invoke_args: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
     component_invokes: list[ComponentInvoke] = field(default_factory=list)
     preview: bool = False
 
@@ -179,6 +186,7 @@ class RealisticMocks(pulumi_mocks.Mocks):
         self.stack = stack
         self.monitor: RecordingMonitor | None = None
         self.invokes: list[str] = []
+        self.invoke_args: list[tuple[str, dict[str, Any], str | None]] = []
         # Stack name -> {"outputs": {...}, "secretOutputNames": [...]} for pulumi.StackReference reads.
         self.stack_references = stack_references or {}
 
@@ -186,8 +194,21 @@ class RealisticMocks(pulumi_mocks.Mocks):
         # The program should compute what it needs; every invoke is a round trip in a real preview. The
         # zone list is answered like the components' own lookup, so both would agree on the zones.
         self.invokes.append(args.token)
+        self.invoke_args.append((args.token, dict(args.args), args.provider))
         if args.token == remote_components.GET_AVAILABILITY_ZONES:
             return remote_components.availability_zones(args.args.get("region") or self.region), None
+        if args.token in (GET_PRODUCT, GET_SPOT_PRICE):
+            return price_lookup_answer(args.token, dict(args.args)), None
+        if args.token == GET_SUBNET:
+            return subnet_answer(self.region, str(args.args.get("id"))), None
+        if args.token == GET_CALLER_IDENTITY:
+            # The program's caller lookup (components.config.load_config): a deploy role's session, as CI runs it.
+            return {
+                "accountId": MOCK_ACCOUNT_ID,
+                "arn": MOCK_CALLER_ARN,
+                "id": MOCK_ACCOUNT_ID,
+                "userId": f"AROA{_stable_hex('caller')}:pulumi",
+            }, None
         return {}, None
 
     def arn(self, service: str, resource: str, region: str | None = None, account: str = MOCK_ACCOUNT_ID) -> str:
@@ -584,6 +605,62 @@ def stack_config_from_files(
     return config, secret_keys
 
 
+GET_SUBNET = "aws:ec2/getSubnet:getSubnet"
+
+
+def subnet_answer(region: str, subnet_id: str) -> dict[str, Any]:
+    """The mocked aws.ec2.get_subnet: a subnet's zone is the region's a, b or c by its ID's last hex digit mod 3
+    (subnet-0aaa1111 -> b), so a test can name subnets in the zones it wants."""
+    letter = "abc"[int(subnet_id[-1], 16) % 3]
+    return {"id": subnet_id, "availabilityZone": f"{region}{letter}", "vpcId": "vpc-0abc12345"}
+
+
+GET_PRODUCT = "aws:pricing/getProduct:getProduct"
+GET_SPOT_PRICE = "aws:ec2/getSpotPrice:getSpotPrice"
+# The mocks' prices: AWS would answer with its own; these stand-ins are fixed, so tests can type the expected figures
+# by hand. On-demand: $1.00 per GPU-hour plus $0.01 per character of the instance type's name (distinct per type);
+# spot: 40 % of that.
+MOCK_SPOT_SHARE = 0.4
+
+
+def _mock_node_price(instance_type: str) -> float:
+    from components.gpu import catalog
+
+    return round(catalog.instance_type(instance_type).gpus * 1.0 + 0.01 * len(instance_type), 4)
+
+
+def price_lookup_answer(token: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The mocked answers of the deploy-time price lookups (components.gpu.live_prices)."""
+    if token == GET_PRODUCT:
+        fields = {f["field"]: f["value"] for f in args.get("filters") or []}
+        price = _mock_node_price(fields["instanceType"])
+        product = {
+            "product": {"sku": "MOCKSKU", "attributes": fields},
+            "terms": {
+                "OnDemand": {
+                    "MOCKSKU.JRTCKXETXF": {
+                        "priceDimensions": {
+                            "MOCKSKU.JRTCKXETXF.6YS6EN2CT7": {"unit": "Hrs", "pricePerUnit": {"USD": f"{price:.10f}"}}
+                        }
+                    }
+                }
+            },
+        }
+        return {
+            "id": "mock",
+            "serviceCode": args.get("serviceCode"),
+            "filters": args.get("filters"),
+            "result": json.dumps(product),
+        }
+    price = round(_mock_node_price(args["instanceType"]) * MOCK_SPOT_SHARE, 6)
+    return {
+        "id": "mock",
+        "instanceType": args["instanceType"],
+        "spotPrice": f"{price:.6f}",
+        "spotPriceTimestamp": "2026-12-01T00:00:00Z",
+    }
+
+
 def run_program(
     stack: str,
     config: dict[str, str],
@@ -592,6 +669,7 @@ def run_program(
     preview: bool = False,
     project: str = "gpu-eks",
     stack_references: dict[str, dict[str, Any]] | None = None,
+    lookups: bool = False,
 ) -> StackRun:
     """Run `program` (default: the repo's __main__.py) under mocks with `config`; return what it registered.
 
@@ -600,6 +678,12 @@ def run_program(
     """
     region = config.get("aws:region", "us-west-2")
     mocks = RealisticMocks(region=region, stack=stack, stack_references=stack_references)
+    # An offline render makes no deploy-time lookup (price snapshot); `lookups` runs them against the mocks.
+    previous = os.environ.get(lookups_switch.LOOKUPS_ENV)
+    if lookups:
+        os.environ.pop(lookups_switch.LOOKUPS_ENV, None)
+    else:
+        os.environ[lookups_switch.LOOKUPS_ENV] = lookups_switch.OFF
     monitor = RecordingMonitor(mocks, preview=preview)
     # Exports would otherwise leak from one run into the next in the same process.
     settings.ROOT.set(None)
@@ -626,24 +710,36 @@ def run_program(
     # As the SDK's own @pulumi.runtime.test does: forget the RPCs and output tasks of earlier runs.
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
-    _sync_await(run_pulumi_func(body))
+    try:
+        _sync_await(run_pulumi_func(body))
+    finally:
+        if previous is None:
+            os.environ.pop(lookups_switch.LOOKUPS_ENV, None)
+        else:
+            os.environ[lookups_switch.LOOKUPS_ENV] = previous
     return StackRun(
         stack=stack,
         resources=list(monitor.registrations),
         outputs=outputs,
         secret_outputs=secret_outputs,
         invokes=list(mocks.invokes),
+        invoke_args=list(mocks.invoke_args),
         component_invokes=list(monitor.component_invokes),
         preview=preview,
     )
 
 
 def run_stack(
-    stack: str, config_file: Path | None = None, overrides: dict[str, Any] | None = None, preview: bool = False
+    stack: str,
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    preview: bool = False,
+    lookups: bool = False,
 ) -> StackRun:
     """Run the program for a repo stack file, optionally overriding `gpu-eks:*` keys (tests use this).
 
-    `preview=True` runs it as a first `pulumi preview` would (computed outputs unknown)."""
+    `preview=True` runs it as a first `pulumi preview` would (computed outputs unknown); `lookups=True` as a deploy
+    makes its lookups (the mocks answer the Price List, spot price and subnet lookups)."""
     config, secret_keys = stack_config_from_files(stack, config_file)
     for key, value in (overrides or {}).items():
         full_key = key if ":" in key else f"gpu-eks:{key}"
@@ -651,7 +747,7 @@ def run_stack(
             config.pop(full_key, None)
         else:
             config[full_key] = value if isinstance(value, str) else json.dumps(value)
-    return run_program(stack, config, secret_keys, preview=preview)
+    return run_program(stack, config, secret_keys, preview=preview, lookups=lookups)
 
 
 def _jsonable(value: Any) -> Any:

@@ -17,11 +17,16 @@ TITLE = "render every Helm release through its pinned chart"
 
 
 def check(subject: Subject, result: StageResult) -> None:
+    try:
+        _check(subject, result)
+    except (ChartSourceError, UpstreamMissing) as error:
+        raise CannotCheck(f"{subject.stack}: {error}") from error
+
+
+def _check(subject: Subject, result: StageResult) -> None:
     run = subject.need_run()
     try:
         releases = render_run(run)
-    except (ChartSourceError, UpstreamMissing) as error:
-        raise CannotCheck(f"{subject.stack}: {error}") from error
     except ReleaseRenderError as error:
         # Helm stops at the first release it refuses; the later ones depend on it or are rendered next time.
         result.findings.append(Finding("", str(error)))

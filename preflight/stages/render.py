@@ -15,6 +15,14 @@ from preflight.subject import CannotCheck, Subject
 TITLE = "render the program offline"
 
 
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: where, and what it expected."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}; fix the YAML (quote values that contain ':', '[' or '{{')"
+
+
 def check(subject: Subject, result: StageResult) -> None:
     if not subject.config_file.is_file():
         raise CannotCheck(
@@ -26,7 +34,9 @@ def check(subject: Subject, result: StageResult) -> None:
     except ConfigError as error:
         raise CannotCheck(str(error)) from error
     except yaml.YAMLError as error:
-        raise CannotCheck(f"{subject.stack}: {subject.config_file.name} is not valid YAML: {error}") from error
+        raise CannotCheck(
+            f"{subject.stack}: {subject.config_file.name} is not valid YAML: {yaml_problem(error)}"
+        ) from error
     run = subject.run
     result.counts = {
         "resources": len(run.resources),

@@ -46,6 +46,8 @@ import re2
 import yaml
 from celpy.evaluation import CELEvalError
 
+from preflight import yaml_cache
+
 __all__ = [
     "KUBERNETES_CEL_FUNCTIONS",
     "CelRuleError",
@@ -840,7 +842,7 @@ class CrdValidator:
         counts: dict[str, RuleCounts] = {}
         for path in [*sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]), *map(Path, extra_files)]:
             # libyaml: the CRDs are megabytes of YAML (the pure-Python parser took seconds per file).
-            for document in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader):
+            for document in yaml_cache.load_all(path.read_text(encoding="utf-8"), yaml.CSafeLoader):
                 if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
                     continue
                 crd_name = document["metadata"]["name"]

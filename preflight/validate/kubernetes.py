@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from preflight import yaml_cache
 from preflight.helm.render import TEMPLATE_ANNOTATION
 
 # (apiVersion, kind) -> why objects of this kind are accepted without a schema check. Empty today: every
@@ -182,7 +183,7 @@ def crd_documents(text: str) -> list[dict[str, Any]]:
     """The CustomResourceDefinitions in a YAML text (other documents skipped)."""
     return [
         d
-        for d in yaml.load_all(text, Loader=_CrdLoader)
+        for d in yaml_cache.load_all(text, _CrdLoader)
         if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"
     ]
 

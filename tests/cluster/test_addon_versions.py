@@ -72,10 +72,10 @@ def test_changing_the_kubernetes_version_moves_every_addon_with_it(run_with):
     assert rendered_addon_versions(run_with("dev", kubernetesVersion="1.35")) == PINS_135
 
 
-def test_readme_lists_every_addon_pin():
+def test_the_versions_doc_lists_every_addon_pin():
     from preflight.model.harness import REPO_ROOT
 
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "docs" / "versions.md").read_text()
     for addon, pins in versions.EKS_ADDON_VERSIONS.items():
         row = f"| `{addon}` | " + " | ".join(pins[v] for v in versions.SUPPORTED_KUBERNETES_VERSIONS) + " |"
         assert row in readme, row

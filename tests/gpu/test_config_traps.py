@@ -18,6 +18,7 @@ from tests.support.config_types import (
     wrong_type_cases,
 )
 from tests.support.stacks import config_error, parse
+from tools.render import render_notes
 
 # The YAML types each GPU pool key accepts; a new key in GPU_POOL_KEYS needs its line here.
 GPU_POOL_FIELDS: dict[str, set[str]] = {
@@ -41,6 +42,7 @@ GPU_POOL_FIELDS: dict[str, set[str]] = {
     "rootVolume": {"map"},
     "efa": {"bool"},
     "zone": {"str"},
+    "placementGroup": {"map"},
 }
 # A pool using reserved capacity and one with a team taint, to put wrong values into their nested keys.
 RESERVED = {**GPU, "capacityTypes": ["reserved", "on-demand"], "capacityReservations": [{"id": "cr-0123456789abcdef0"}]}
@@ -134,6 +136,24 @@ KEYS += [
         {"int"},
     ),
     ({"gpuNodePools": [dict(EFA)]}, ("gpuNodePools", 0, "zone"), "gpuNodePools[0] (g).zone", {"str"}),
+    (
+        {"gpuNodePools": [dict(EFA)]},
+        ("gpuNodePools", 0, "placementGroup"),
+        "gpuNodePools[0] (g).placementGroup",
+        {"map"},
+    ),
+    (
+        {"gpuNodePools": [{**EFA, "placementGroup": {"name": "cpg"}}]},
+        ("gpuNodePools", 0, "placementGroup", "name"),
+        "gpuNodePools[0] (g).placementGroup.name",
+        {"str"},
+    ),
+    (
+        {"gpuNodePools": [{**EFA, "placementGroup": {"id": "pg-0123"}}]},
+        ("gpuNodePools", 0, "placementGroup", "id"),
+        "gpuNodePools[0] (g).placementGroup.id",
+        {"str"},
+    ),
     # The reported trap: a list or a mapping here ended in `TypeError: unhashable type`.
     (
         {"gpuNodePools": [dict(MIG)]},
@@ -170,21 +190,45 @@ def test_mig_profile_given_as_a_list_is_a_one_line_error():
 # -- maxGpus against the instance types a pool allows -----------------------------------------------------------
 
 
-def test_max_gpus_below_an_allowed_types_gpu_count_is_rejected_naming_types_and_minimum():
+def test_max_gpus_below_some_types_narrows_the_pool_to_the_types_that_fit():
+    """g6 with maxGpus 4 (issue 20 item 4): g6.48xlarge (8 L4s) could never launch under a 4-GPU limit, so the pool
+    keeps the other seven sizes (1 or 4 GPUs each) and names the one it leaves out."""
+    config = parse({"gpuNodePools": [{"name": "g6", "instanceFamilies": ["g6"], "maxGpus": 4}], "endpoint": ENDPOINT})
+    (pool,) = config.gpu_node_pools
+    assert "g6.48xlarge" not in pool.instance_types
+    assert set(pool.instance_types) == {f"g6.{s}" for s in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge")} | {
+        "g6.12xlarge",
+        "g6.24xlarge",
+    }
+    assert pool.excluded_by_max_gpus == (("g6.48xlarge", 8),)
+
+
+def test_max_gpus_below_every_allowed_type_is_rejected_naming_types_and_minimum():
     error = config_error(
-        {"gpuNodePools": [{"name": "t4", "instanceFamilies": ["g4dn"], "maxGpus": 4}], "endpoint": ENDPOINT}
+        {"gpuNodePools": [{"name": "p4", "instanceTypes": ["p4d.24xlarge"], "maxGpus": 4}], "endpoint": ENDPOINT}
     )
-    assert error.key == "gpuNodePools[0] (t4).maxGpus"
-    assert "g4dn.metal (8 GPUs)" in error.problem and "g4dn.12xlarge" not in error.problem
+    assert error.key == "gpuNodePools[0] (p4).maxGpus"
+    assert "below the GPU count of every type the pool allows (p4d.24xlarge (8 GPUs))" in error.problem
     assert error.allowed.startswith("allowed: maxGpus 8 or more")
 
 
-def test_max_gpus_reports_every_type_too_big_and_the_largest_need():
-    error = config_error(
-        {"gpuNodePools": [{"name": "g6", "instanceFamilies": ["g6"], "maxGpus": 2}], "endpoint": ENDPOINT}
-    )
-    assert "g6.12xlarge (4 GPUs)" in error.problem and "g6.48xlarge (8 GPUs)" in error.problem
-    assert "maxGpus 8 or more" in error.allowed
+def test_the_narrowed_types_are_what_the_nodepool_allows_and_the_contract_lists_the_rest(run_with, capsys):
+    pool = {"name": "inference", "instanceFamilies": ["g6"], "maxGpus": 4, "sharing": {"strategy": "none"}}
+    run = run_with("dev", gpuNodePools=[pool])
+    (nodepool,) = [
+        r.inputs
+        for r in run.resources
+        if r.type == "kubernetes:karpenter.sh/v1:NodePool" and r.name.endswith("inference")
+    ]
+    (types,) = [
+        q["values"] for q in nodepool["spec"]["template"]["spec"]["requirements"] if q["key"].endswith("instance-type")
+    ]
+    assert "g6.48xlarge" not in types and "g6.24xlarge" in types
+    assert run.outputs["gpuPools"]["inference"]["excludedByMaxGpus"] == {"g6.48xlarge": 8}
+    assert render_notes(run.outputs) == [
+        "note: gpuNodePools inference: maxGpus 4 leaves out g6.48xlarge (8 GPUs); the pool launches only types with "
+        "at most 4 GPUs (gpuPools.inference.excludedByMaxGpus)"
+    ]
 
 
 def test_max_gpus_that_fits_the_largest_type_is_accepted():

@@ -21,6 +21,7 @@ from components.gpu.efa import (
 )
 from components.karpenter.manifests import RootVolume, ec2_node_class, node_pool
 from components.karpenter.node_pool_config import DisruptionConfig
+from tests.support.karpenter_user_data import KARPENTER_SHELL_SCRIPT, karpenter_user_data_parts
 from tests.support.stacks import config_error, parse
 
 ENDPOINT = {"endpoint": {"publicAccessCidrs": ["203.0.113.0/24"]}}
@@ -61,8 +62,8 @@ def test_an_efa_pool_may_name_one_of_the_pinned_zones():
 
 
 def test_an_efa_pool_in_a_stack_without_pinned_zones_names_its_zone():
-    (pool,) = parse_efa(efa_pool(zone="us-west-2d"), region="us-west-2")
-    assert pool.zone == "us-west-2d"
+    (pool,) = parse_efa(efa_pool(zone="us-west-2c"), region="us-west-2")
+    assert pool.zone == "us-west-2c"  # one of the new VPC's three zones (us-west-2d has no subnet: tests/config)
 
 
 def test_efa_on_g4dn_names_the_sizes_without_efa_and_the_ones_with_it():
@@ -119,6 +120,48 @@ def test_a_zone_without_efa_is_refused():
         "test: gpu-eks:gpuNodePools[0] (training).zone: applies only to EFA pools (a cluster placement group needs one "
         "zone); allowed: efa: true with a zone, or no zone"
     )
+
+
+@pytest.mark.parametrize(
+    "given, selector",
+    [
+        ({"name": "p5-reserved-cpg"}, {"name": "p5-reserved-cpg"}),
+        ({"id": "pg-0a1b2c3d4e5f6a7b8"}, {"id": "pg-0a1b2c3d4e5f6a7b8"}),
+    ],
+)
+def test_an_efa_pool_may_launch_into_an_existing_placement_group_by_name_or_id(given, selector):
+    (pool,) = parse_efa(efa_pool(placementGroup=given))
+    assert pool.placement_group is not None and pool.placement_group.selector() == selector
+
+
+def test_without_placement_group_an_efa_pool_names_none():
+    (pool,) = parse_efa(efa_pool())
+    assert pool.placement_group is None
+
+
+@pytest.mark.parametrize(
+    "given, key, problem",
+    [
+        ({"name": "a", "id": "pg-0123"}, "placementGroup", "sets id and name"),
+        ({}, "placementGroup", "sets neither name nor id"),
+        ({"id": "sg-0123"}, "placementGroup.id", "'sg-0123' is not valid"),
+        ({"name": ""}, "placementGroup.name", "expected a non-empty string"),
+        ({"arn": "arn:aws:ec2:us-east-1:111122223333:placement-group/x"}, "placementGroup.arn", ""),
+        ("p5-reserved-cpg", "placementGroup", "expected a mapping"),
+    ],
+)
+def test_a_malformed_placement_group_is_refused_naming_the_key(given, key, problem):
+    error = config_error({"gpuNodePools": [efa_pool(placementGroup=given)], **PINNED}, region="us-east-1")
+    assert error.key == f"gpuNodePools[0] (training).{key}"
+    assert problem in error.problem
+    assert error.allowed
+
+
+def test_a_placement_group_on_a_pool_without_efa_is_refused():
+    pool = {"name": "plain", "instanceTypes": ["p5.48xlarge"], "maxGpus": 16, "placementGroup": {"name": "x"}}
+    error = config_error({"gpuNodePools": [pool], **PINNED}, region="us-east-1")
+    assert error.key == "gpuNodePools[0] (plain).placementGroup"
+    assert "applies only to EFA pools" in error.problem
 
 
 @pytest.mark.parametrize("value", ["yes", 1, ["true"], {"enabled": True}])
@@ -224,7 +267,7 @@ def p5_efa_node_class():
     return efa_node_class(
         gpu_node_class(instance_store_policy="RAID0"),
         network_cards=32,
-        placement_group=placement_group_name("gpu-test", "training"),
+        placement_group={"name": placement_group_name("gpu-test", "training")},
         cluster_name="gpu-test",
     )
 
@@ -237,14 +280,14 @@ def test_the_efa_node_class_selects_its_placement_group_and_both_security_groups
         {"tags": {"gpu-eks/efa": "gpu-test"}},
     ]
     assert spec["associatePublicIPAddress"] is False
-    assert spec["userData"] == hugepages_user_data()
+    assert karpenter_user_data_parts(spec["userData"]) == [(KARPENTER_SHELL_SCRIPT, hugepages_user_data())]
     assert len(spec["networkInterfaces"]) == 33
     assert spec["instanceStorePolicy"] == "RAID0"
 
 
 def test_turning_a_node_class_into_an_efa_one_leaves_the_original_alone():
     original = gpu_node_class()
-    efa_node_class(original, network_cards=4, placement_group="pg", cluster_name="gpu-test")
+    efa_node_class(original, network_cards=4, placement_group={"name": "pg"}, cluster_name="gpu-test")
     assert original == gpu_node_class()
 
 
@@ -252,7 +295,7 @@ def test_a_node_class_with_user_data_of_its_own_is_not_overwritten():
     with_user_data = gpu_node_class()
     with_user_data["spec"]["userData"] = "#!/bin/bash\necho mine\n"
     with pytest.raises(ValueError, match="already has user data"):
-        efa_node_class(with_user_data, network_cards=4, placement_group="pg", cluster_name="gpu-test")
+        efa_node_class(with_user_data, network_cards=4, placement_group={"name": "pg"}, cluster_name="gpu-test")
 
 
 def test_the_efa_node_class_passes_the_ec2nodeclass_crd(crd_validator):

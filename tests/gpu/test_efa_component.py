@@ -30,14 +30,21 @@ def node_class(run, pool):
     return manifest_of(run.one(NODE_CLASS, f"gpu-{pool}-nodeclass"))
 
 
-def test_each_efa_pool_gets_its_own_cluster_placement_group(efa):
+def test_each_efa_pool_without_an_existing_group_gets_its_own_cluster_placement_group(efa):
+    # training names its reservation's group (placementGroup), so only finetune gets one created.
     groups = sorted((r.plain_inputs()["name"], r.plain_inputs()["strategy"]) for r in efa.by_type(PLACEMENT_GROUP))
-    assert groups == [("gpu-prod-finetune", "cluster"), ("gpu-prod-training", "cluster")]
+    assert groups == [("gpu-prod-finetune", "cluster")]
+
+
+def test_a_pool_naming_an_existing_placement_group_launches_into_it_and_says_so_in_its_contract(efa):
+    assert node_class(efa, "training")["spec"]["placementGroupSelector"] == {"name": "p5-reserved-cpg"}
+    assert efa.outputs["gpuPools"]["training"]["efa"]["placementGroup"] == "p5-reserved-cpg"
+    assert efa.outputs["gpuPools"]["finetune"]["efa"]["placementGroup"] == "gpu-prod-finetune"
 
 
 def test_efa_pools_never_share_a_node_class_or_a_placement_group(efa):
     classes = {pool: node_class(efa, pool)["spec"] for pool in ("training", "finetune")}
-    assert classes["training"]["placementGroupSelector"] == {"name": "gpu-prod-training"}
+    assert classes["training"]["placementGroupSelector"] == {"name": "p5-reserved-cpg"}
     assert classes["finetune"]["placementGroupSelector"] == {"name": "gpu-prod-finetune"}
     pools = {manifest_of(r)["metadata"]["name"]: manifest_of(r) for r in efa.by_type(NODE_POOL)}
     assert pools["training"]["spec"]["template"]["spec"]["nodeClassRef"]["name"] == "gpu-training"
@@ -79,10 +86,12 @@ def test_one_efa_security_group_allows_all_traffic_to_and_from_itself(efa):
 
 
 def test_efa_node_classes_wait_for_their_placement_group_and_the_security_group_rules(efa):
-    training = efa.one(NODE_CLASS, "gpu-training-nodeclass")
-    waits_for = {efa.name_of(urn) for urn in training.dependencies}
-    assert {"gpu-training-placement", "gpu-efa", "gpu-efa-ingress", "gpu-efa-egress"} <= waits_for
-    assert "gpu-finetune-placement" not in waits_for
+    finetune = {efa.name_of(urn) for urn in efa.one(NODE_CLASS, "gpu-finetune-nodeclass").dependencies}
+    assert {"gpu-finetune-placement", "gpu-efa", "gpu-efa-ingress", "gpu-efa-egress"} <= finetune
+    # training's group exists already (its reservation's): nothing of ours to wait for but the security group.
+    training = {efa.name_of(urn) for urn in efa.one(NODE_CLASS, "gpu-training-nodeclass").dependencies}
+    assert {"gpu-efa", "gpu-efa-ingress", "gpu-efa-egress"} <= training
+    assert not {name for name in training if name.endswith("-placement")}
 
 
 def test_efa_pools_wait_for_the_efa_device_plugin_and_other_pools_do_not(efa):

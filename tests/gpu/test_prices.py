@@ -2,17 +2,22 @@
 generates it, and the config rule that keeps a pool to what EC2 sells in the stack's region.
 
 Expected prices are typed in: us-east-1 from the research notes (nvidia.md 3.2, Karpenter's pricing file),
-GovCloud from reading Karpenter v1.14.1 pkg/providers/pricing/zz_generated.pricing_aws_us_gov.go by eye.
+GovCloud from reading Karpenter v1.14.1 pkg/providers/pricing/zz_generated.pricing_aws_us_gov.go by eye. The whole
+generated table (every region, every catalog type, every absence) is also compared with a second reading of the
+upstream files that shares no code with tools/regen_prices.py (tests/support/karpenter_pricing.py), so a generator
+bug cannot regenerate itself past these tests (issue 21, item 4).
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from components import versions
 from components.gpu import catalog, prices, prices_data
+from tests.support import karpenter_pricing
 from tests.support.config_types import ENDPOINT
 from tests.support.stacks import config_error, parse
 from tools import regen_prices
@@ -48,6 +53,66 @@ def test_us_east_1_prices_match_the_research_table(instance_type):
 def test_govcloud_has_its_own_prices():
     assert prices.on_demand_usd_per_hour("us-gov-west-1", "g4dn.xlarge") == 0.663
     assert prices.on_demand_usd_per_hour("us-gov-west-1", "p5.48xlarge") == 66.048
+
+
+# Read by eye on 2026-12-06 from https://github.com/aws/karpenter-provider-aws/blob/v1.14.1/pkg/providers/pricing/
+# zz_generated.pricing_aws_us_gov.go ("generated at 2026-06-15T15:14:03Z"); None: the region's block has no such type.
+GOVCLOUD_BY_EYE = {
+    "us-gov-east-1": {
+        "g4dn.xlarge": 0.663,  # "g4dn.xlarge": 0.663000
+        "g4dn.12xlarge": 4.931,  # "g4dn.12xlarge": 4.931000
+        "g4dn.metal": None,  # the g4dn line stops at g4dn.8xlarge, g4dn.xlarge
+        "g6.xlarge": 1.0144,  # "g6.xlarge": 1.014400
+        "g6.48xlarge": 16.82734,  # "g6.48xlarge": 16.827340
+        "g5.xlarge": None,
+        "p5.48xlarge": None,
+    },
+    "us-gov-west-1": {
+        "g4dn.metal": 9.862,  # "g4dn.metal": 9.862000
+        "g6.16xlarge": 4.28145,  # "g6.16xlarge": 4.281450
+        "p4d.24xlarge": 26.3511,  # "p4d.24xlarge": 26.351100
+        "p5.4xlarge": 8.256,  # "p5.4xlarge": 8.256000
+        "p5en.48xlarge": 75.9552,  # "p5en.48xlarge": 75.955200
+        "g5.xlarge": None,
+        "g6e.xlarge": None,
+    },
+}
+
+
+@pytest.mark.parametrize("region", sorted(GOVCLOUD_BY_EYE))
+def test_govcloud_prices_and_gaps_match_the_upstream_file_read_by_eye(region):
+    expected = GOVCLOUD_BY_EYE[region]
+    assert {t: prices.on_demand_usd_per_hour(region, t) for t in expected} == expected
+
+
+# sha256 of the two upstream files at v1.14.1 (tests/data/karpenter-pricing/SOURCE.txt, computed when copied).
+UPSTREAM_SHA256 = {
+    "zz_generated.pricing_aws.go": "b21ecff198deb4484882fdf01b06352a964281772d08b9633a7bb8ba984da421",
+    "zz_generated.pricing_aws_us_gov.go": "a99978a3712df62f7eae5e51eb98297c97974452cd4f2da39380ba758dc8ffa5",
+}
+
+
+def test_the_test_data_files_are_the_upstream_bytes():
+    digests = {name: hashlib.sha256((PRICING_DATA / name).read_bytes()).hexdigest() for name in UPSTREAM_SHA256}
+    assert digests == UPSTREAM_SHA256
+
+
+def test_every_price_and_every_gap_matches_an_independent_reading_of_the_upstream_files():
+    """Each region's catalog types, with their prices, as a Go-literal reading (not the generator's) finds them;
+    a type missing here but present upstream, or the reverse, or any other number, fails."""
+    independent: dict[str, dict[str, float]] = {}
+    for name in UPSTREAM_SHA256:
+        for region, table in karpenter_pricing.on_demand_prices((PRICING_DATA / name).read_text()).items():
+            independent[region] = {t: p for t, p in table.items() if t in catalog.INSTANCE_TYPES}
+    assert independent == prices_data.ON_DEMAND_USD_PER_HOUR
+
+
+def test_the_independent_reading_reads_karpenters_file_format():
+    # The oracle can fail: the hand-written file below (GO_FILE) read without the generator.
+    assert karpenter_pricing.on_demand_prices(GO_FILE) == {
+        "us-east-1": {"g5.12xlarge": 5.672, "g5.xlarge": 1.006, "m7g.large": 0.0816},
+        "eu-west-9": {"g5.xlarge": 2.0},
+    }
 
 
 def test_the_data_covers_the_regions_karpenter_generates_and_no_other():

@@ -20,20 +20,50 @@ QUEUE_ARN = "arn:aws:sqs:us-west-2:111122223333:gpu-lab"
 # ------------------------------------------------------------------------------------------------
 
 
-def test_queue_policy_allows_eventbridge_and_sqs_to_send_messages():
-    allow = [s for s in k.interruption_queue_policy(QUEUE_ARN)["Statement"] if s["Effect"] == "Allow"]
+RULE_ARNS = [
+    "arn:aws:events:us-west-2:111122223333:rule/gpu-lab-spot",
+    "arn:aws:events:us-west-2:111122223333:rule/gpu-lab-health",
+]
+
+
+def test_queue_policy_lets_eventbridge_send_only_as_each_of_our_rules():
+    allow = [s for s in k.interruption_queue_policy(QUEUE_ARN, RULE_ARNS)["Statement"] if s["Effect"] == "Allow"]
     assert allow == [
         {
+            "Sid": "EventBridgeRule0",
             "Effect": "Allow",
-            "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+            "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sqs:SendMessage",
             "Resource": "arn:aws:sqs:us-west-2:111122223333:gpu-lab",
-        }
+            "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:events:us-west-2:111122223333:rule/gpu-lab-spot"}},
+        },
+        {
+            "Sid": "EventBridgeRule1",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": "arn:aws:sqs:us-west-2:111122223333:gpu-lab",
+            "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:events:us-west-2:111122223333:rule/gpu-lab-health"}},
+        },
     ]
 
 
+def test_no_allow_statement_is_left_without_a_source_arn():
+    # Upstream's unconditioned grant to events.amazonaws.com and sqs.amazonaws.com is what this replaces.
+    for statement in k.interruption_queue_policy(QUEUE_ARN, RULE_ARNS)["Statement"]:
+        if statement["Effect"] == "Allow":
+            assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+            assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] in RULE_ARNS
+
+
+@pytest.mark.parametrize("rule_arns", [[], ["gpu-lab-spot"]])
+def test_queue_policy_needs_rule_arns(rule_arns):
+    with pytest.raises(ValueError):
+        k.interruption_queue_policy(QUEUE_ARN, rule_arns)
+
+
 def test_queue_policy_denies_non_tls_access_to_everyone():
-    deny = [s for s in k.interruption_queue_policy(QUEUE_ARN)["Statement"] if s["Effect"] == "Deny"]
+    deny = [s for s in k.interruption_queue_policy(QUEUE_ARN, RULE_ARNS)["Statement"] if s["Effect"] == "Deny"]
     assert deny == [
         {
             "Sid": "DenyHTTP",
@@ -47,15 +77,15 @@ def test_queue_policy_denies_non_tls_access_to_everyone():
 
 
 def test_queue_policy_is_a_versioned_document_named_like_upstream():
-    doc = k.interruption_queue_policy(QUEUE_ARN)
+    doc = k.interruption_queue_policy(QUEUE_ARN, RULE_ARNS)
     assert doc["Version"] == "2012-10-17"
     assert doc["Id"] == "EC2InterruptionPolicy"
-    assert len(doc["Statement"]) == 2
+    assert len(doc["Statement"]) == 3  # one Allow per rule, and DenyHTTP
 
 
 def test_queue_policy_refuses_a_queue_url():
     with pytest.raises(ValueError):
-        k.interruption_queue_policy("https://sqs.us-west-2.amazonaws.com/111122223333/gpu-lab")
+        k.interruption_queue_policy("https://sqs.us-west-2.amazonaws.com/111122223333/gpu-lab", RULE_ARNS)
 
 
 def test_queue_keeps_messages_five_minutes_with_managed_encryption():

@@ -201,6 +201,22 @@ def test_five_event_rules_target_the_queue(stack_run):
     assert {t.plain_inputs()["arn"] for t in targets} == {run.outputs["karpenterInterruptionQueueArn"]}
 
 
+def test_each_event_rule_may_send_to_the_queue_only_as_itself_and_targets_wait_for_that(stack_run):
+    run = stack_run("dev")
+    rules = run.by_type("aws:cloudwatch/eventRule:EventRule")
+    queue_policy = run.one("aws:sqs/queuePolicy:QueuePolicy")
+    policy = json.loads(queue_policy.plain_inputs()["policy"])
+    allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert all(s["Principal"] == {"Service": "events.amazonaws.com"} for s in allow)
+    # One statement per rule, each naming that rule's ARN (as the mocked provider reports it after create).
+    assert sorted(s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in allow) == sorted(
+        r.outputs["arn"] for r in rules
+    )
+    assert {r.urn for r in rules} <= set(queue_policy.dependencies)
+    for target in run.by_type("aws:cloudwatch/eventTarget:EventTarget"):
+        assert queue_policy.urn in target.dependencies, target.name
+
+
 # -- custom resources -------------------------------------------------------------------------------------------
 
 

@@ -1,11 +1,11 @@
-"""The README's observability and node-health sections say what the code does."""
+"""docs/observability.md's metrics and node-health sections say what the code does."""
 
 from __future__ import annotations
 
 from components.observability import alerts, health
 from preflight.model.harness import REPO_ROOT
 
-README = (REPO_ROOT / "README.md").read_text()
+README = (REPO_ROOT / "docs" / "observability.md").read_text()
 METRICS = README.split("## Metrics, dashboards and alerts", 1)[1].split("## GPU health and node repair", 1)[0]
 HEALTH = README.split("## GPU health and node repair", 1)[1].split("\n## ", 1)[0]
 

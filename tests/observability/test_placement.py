@@ -90,9 +90,16 @@ def test_node_exporter_runs_on_every_node(placement_model, rendered_releases, st
 
 
 @pytest.mark.parametrize("stack", [s for s in STACKS if s not in REPAIR_OFF])
-def test_the_node_monitoring_agent_runs_everywhere_and_its_dcgm_server_on_every_amd64_gpu_node(placement_model, stack):
+def test_the_node_monitoring_agent_runs_everywhere_and_its_dcgm_server_on_every_amd64_gpu_node(
+    placement_model, stack_or_variant_run, stack
+):
     model = placement_model(stack)
     agent = [p for p in model.pods if p.release == AGENT]
+    # nodeHealth.autoRepair: false installs no agent (components/platform.py): then none of its pods may run.
+    addons = {a.name for a in stack_or_variant_run(stack).by_type("aws:eks/addon:Addon")}
+    if "nodehealth-eks-node-monitoring-agent" not in addons:
+        assert agent == []
+        return
     assert {p.name for p in agent} == {
         f"{AGENT}: DaemonSet eks-node-monitoring-agent",
         f"{AGENT}: DaemonSet dcgm-server",
@@ -103,6 +110,12 @@ def test_the_node_monitoring_agent_runs_everywhere_and_its_dcgm_server_on_every_
     # arm64 GPU nodes (g5g) get none: the agent turns its NVIDIA monitoring off there (README "GPU health").
     amd64_gpu = {n.name for n in model.nodes if n.gpu is not None and n.labels["kubernetes.io/arch"] == "amd64"}
     assert {n.name for n in model.nodes_for(dcgm_server)} == amd64_gpu
+
+
+def test_auto_repair_off_installs_no_node_monitoring_agent(run_with):
+    run = run_with("dev", nodeHealth={"autoRepair": False})
+    assert "nodehealth-eks-node-monitoring-agent" not in {a.name for a in run.by_type("aws:eks/addon:Addon")}
+    assert "nodehealth-eks-node-monitoring-agent" in {a.name for a in run_with("dev").by_type("aws:eks/addon:Addon")}
 
 
 def test_the_agents_dcgm_server_without_our_gpu_toleration_reaches_no_gpu_node(placement_model, stack_or_variant_run):

@@ -4,7 +4,8 @@ At install the controller group (at its minSize) is the only capacity: Karpenter
 the NVIDIA controllers and the monitoring pods must all be scheduled there, next to one pod of every DaemonSet per
 node. preflight/capacity.py sums their requests (rendered charts, the Prometheus Operator's custom
 resources, the EKS add-ons' upstream requests) and compares them with nodeadm's allocatable; these tests hold that
-for every repo stack and STACK_VARIANT, pin the numbers the README states, and show the checks fail when they should.
+for every repo stack and STACK_VARIANT, pin the numbers docs/observability.md states, and show the checks fail when
+they should.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tests.support.stack_variants import STACK_VARIANTS
 from tests.support.stacks import REPO_STACKS
 
 STACKS = [*REPO_STACKS, *(variant.name for variant in STACK_VARIANTS)]
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
 
 
 def packing(nodes: int, instance_type: str, *workloads: Workload) -> CapacityReport:
@@ -31,13 +32,13 @@ def packing(nodes: int, instance_type: str, *workloads: Workload) -> CapacityRep
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_controller_group_at_min_size_offers_the_total_requests(controller_capacity, stack):
-    assert controller_capacity(stack).shortfalls() == []
+def test_every_controller_pod_finds_a_node_at_min_size(controller_capacity, stack):
+    assert controller_capacity(stack).unplaced() == []
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_controller_pod_finds_a_node_at_min_size(controller_capacity, stack):
-    assert controller_capacity(stack).unplaced() == []
+def test_every_rolling_update_of_a_controller_pod_can_progress_at_min_size(controller_capacity, stack):
+    assert controller_capacity(stack).surge_unplaced() == []
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -45,6 +46,9 @@ def test_karpenter_replicas_are_counted_spread_one_per_node(controller_capacity,
     # The packing honours Karpenter's required hostname anti-affinity only if the workload carries it.
     karpenter = [w for w in controller_capacity(stack).workloads if w.name == "karpenter: Deployment karpenter"]
     assert [(w.replicas, w.spread_by_hostname, w.cpu_m, w.memory) for w in karpenter] == [(2, True, 1000, 1024 * MI)]
+    # The chart's strategy (charts/karpenter values.yaml strategy.rollingUpdate.maxUnavailable 1): an old replica
+    # goes first, so the two spread replicas can roll on two nodes.
+    assert [(w.max_surge, w.max_unavailable, w.needs_surge_room) for w in karpenter] == [(1, 1, False)]
 
 
 # -- the numbers, typed from the sources ---------------------------------------------------------------------------
@@ -91,13 +95,14 @@ def test_the_smallest_listed_type_is_the_one_that_must_fit():
 
 def test_readme_states_the_measured_controller_group_numbers(controller_capacity):
     text = " ".join(README.read_text().split())
-    for stack in REPO_STACKS:
+    # The README documents the two example stacks it ships; a stack a user adds needs no sentence there.
+    for stack in ("dev", "prod"):
         report = controller_capacity(stack)
         pattern = (
             rf"{stack} \([a-z-]+\): (\d+) × ([a-z0-9.]+) offer (\d+)m CPU / (\d+)Mi, its pods request (\d+)m / (\d+)Mi"
         )
         match = re.search(pattern, text)
-        assert match, f"README: no controller-group sizing sentence for {stack} matching {pattern!r}"
+        assert match, f"docs/observability.md: no controller-group sizing sentence for {stack} matching {pattern!r}"
         stated = (int(match[1]), match[2], int(match[3]), int(match[4]), int(match[5]), int(match[6]))
         assert stated == (
             report.nodes,
@@ -106,7 +111,7 @@ def test_readme_states_the_measured_controller_group_numbers(controller_capacity
             report.allocatable_memory // MI,
             report.requested_cpu_m,
             report.requested_memory // MI,
-        ), f"README states {stated} for {stack}"
+        ), f"docs/observability.md states {stated} for {stack}"
 
 
 # -- the rules: a pod's requests -----------------------------------------------------------------------------------
@@ -141,24 +146,26 @@ def test_an_instance_type_without_a_table_row_is_refused():
 # -- the checks fail when they should ------------------------------------------------------------------------------
 
 
-def test_a_group_too_small_for_the_dev_pods_names_the_memory_shortfall(controller_capacity):
-    # dev's pods request 3624Mi; 2 × t4g.small offer 2 × 1572 = 3144Mi: 480Mi short.
+def test_a_group_too_small_for_the_dev_pods_leaves_pods_unplaced(controller_capacity):
+    # dev's pods request 3624Mi; a t4g.small offers 1572Mi: Karpenter's 1024Mi replicas take one node each, and the
+    # rest no longer fit.
     small = CapacityReport(2, cc.allocatable("t4g.small"), controller_capacity("dev").workloads)
-    problems = small.shortfalls()
-    assert len(problems) == 1
-    assert problems[0].startswith("memory: pods request 3624Mi, 2 × t4g.small offers 3144Mi (480Mi short)")
-    assert "karpenter: Deployment karpenter (× 2): 1000m / 1024Mi" in problems[0]
+    problems = small.unplaced()
+    assert problems
+    assert all("no node has room" in p or "does not fit on" in p for p in problems)
 
 
-def test_oversized_requests_on_min_size_nodes_name_the_cpu_shortfall():
-    report = packing(2, "m7g.large", Workload("big", 1500, 64 * MI, replicas=3))
-    assert report.shortfalls()[0].startswith("CPU: pods request 4500m, 2 × m7g.large offers 3860m (640m short)")
+def test_pods_that_fit_in_the_sum_but_not_on_any_one_node_are_unplaced():
+    # 3 × 1200m = 3600m is below the 2 × 1930m = 3860m the sum would offer, but two never share a 1930m node.
+    report = packing(2, "m7g.large", Workload("app", 1200, 64 * MI, replicas=3))
+    assert report.requested_cpu_m < report.allocatable_cpu_m
+    (problem,) = report.unplaced()
+    assert problem.startswith("app (× 3): 1200m / 64Mi: no node has room")
 
 
 def test_a_pod_bigger_than_any_node_is_left_unplaced():
     # 2 × m7g.xlarge offer 7840m in all, so the total fits, but no single node has 4000m.
     report = packing(2, "m7g.xlarge", Workload("huge", 4000, 64 * MI))
-    assert report.shortfalls() == []
     assert report.unplaced() == [
         "huge (× 1): 4000m / 64Mi: no node has room; free: node 1 3920m / 15391Mi free, node 2 3920m / 15391Mi free"
     ]
@@ -167,7 +174,7 @@ def test_a_pod_bigger_than_any_node_is_left_unplaced():
 def test_karpenter_on_one_node_leaves_its_second_replica_pending():
     karpenter = Workload("karpenter", 1000, 1024 * MI, replicas=2, spread_by_hostname=True)
     report = packing(1, "m7g.xlarge", karpenter)
-    assert report.shortfalls() == []  # 2000m of 3920m: only the anti-affinity stops it
+    # 2000m of 3920m: only the anti-affinity stops it
     (problem,) = report.unplaced()
     assert "replica 2 needs a node without another replica (hostname anti-affinity)" in problem
 
@@ -176,7 +183,6 @@ def test_daemonsets_take_their_share_of_every_node_before_the_rest():
     # 1930m per node: alone, two 900m pods share a node (1800m); after a 150m DaemonSet pod only 1780m is left, so
     # the two nodes take one each and the third is left over, though the total (300 + 2700 = 3000m) fits.
     report = packing(2, "m7g.large", Workload("ds", 150, 0, per_node=True), Workload("app", 900, 0, replicas=3))
-    assert report.shortfalls() == []
     (problem,) = report.unplaced()
     assert problem.startswith("app (× 3): 900m / 0Mi: no node has room")
 
@@ -188,3 +194,59 @@ def test_first_fit_decreasing_places_the_big_pod_before_the_small_ones():
         2, "m7g.large", Workload("a", 800, 0), Workload("b", 900, 0), Workload("c", 1000, 0), Workload("d", 1100, 0)
     )
     assert report.unplaced() == []
+
+
+# -- rolling updates ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "strategy, replicas, resolved",
+    [
+        (None, 2, (1, 0)),  # 25% of 2: surge rounds up to 1, unavailable down to 0
+        (None, 4, (1, 1)),
+        (None, 1, (1, 0)),
+        ({"rollingUpdate": {"maxUnavailable": 1}}, 2, (1, 1)),  # Karpenter's chart
+        ({"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}, 2, (0, 1)),  # both 0: the controller takes 1
+        ({"rollingUpdate": {"maxSurge": "50%", "maxUnavailable": "0%"}}, 3, (2, 0)),
+        ({"type": "Recreate"}, 2, (0, 2)),
+    ],
+)
+def test_rolling_update_fenceposts_resolve_as_the_deployment_controller_does(strategy, replicas, resolved):
+    assert cc.resolve_rolling_update(strategy, replicas) == resolved
+
+
+def test_a_spread_deployment_that_keeps_its_old_pods_cannot_roll_on_as_many_nodes_as_replicas():
+    # 2 replicas, required hostname anti-affinity, maxUnavailable 0 (the defaults for 2 replicas): the surge pod
+    # needs a third node, so the roll never progresses, though the steady state fits.
+    surge, unavailable = cc.resolve_rolling_update(None, 2)
+    assert unavailable == 0
+    spread = Workload("ctrl", 500, 256 * MI, replicas=2, spread_by_hostname=True, max_surge=surge, max_unavailable=0)
+    report = packing(2, "m7g.xlarge", spread)
+    assert report.unplaced() == []
+    (problem,) = report.surge_unplaced()
+    assert problem.startswith("rolling update of ctrl (× 2): 500m / 256Mi: the surge pod needs a node without")
+    assert "maxSurge 1, maxUnavailable 0" in problem
+    # Letting one old pod go first (Karpenter's chart: maxUnavailable 1) needs no extra room.
+    assert packing(2, "m7g.xlarge", Workload("ctrl", 500, 256 * MI, 2, False, True, 1, 1)).surge_unplaced() == []
+    # A third node gives the surge pod its place.
+    assert packing(3, "m7g.xlarge", spread).surge_unplaced() == []
+
+
+def test_a_surge_pod_that_only_fits_in_the_sum_is_reported():
+    # Two 900m pods, one per node, leave 1030m free on each node of 1930m: a 1100m surge pod fits in the sum
+    # (2060m free) but on no node.
+    report = packing(
+        2,
+        "m7g.large",
+        Workload("app", 1100, 0, replicas=2, max_surge=1, max_unavailable=0),
+        Workload("other", 830, 0, replicas=2),
+    )
+    assert report.unplaced() == []
+    (problem,) = report.surge_unplaced()
+    assert problem.startswith("rolling update of app (× 2): 1100m / 0Mi: no node has room")
+
+
+def test_a_surging_daemonset_needs_a_second_pod_of_room_on_every_node():
+    report = packing(2, "m7g.large", Workload("agent", 1000, 0, per_node=True, max_surge=1, max_unavailable=0))
+    assert report.unplaced() == []
+    assert [p.split(":")[0] for p in report.surge_unplaced()] == ["rolling update of agent (per node)"] * 2

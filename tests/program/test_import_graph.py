@@ -1,4 +1,5 @@
-"""No import cycles in components/, policies/ or tools/: the layers in README "Design" only import downwards.
+"""No import cycles in components/, preflight/, policies/ or tools/: the layers in README "Design" only import
+downwards, and the products never import the tests.
 
 The graph comes from every module's syntax tree (function-level imports included, tests/support/import_graph.py),
 so a cycle fails here naming its modules even when Python would only hit it at run time.
@@ -20,6 +21,8 @@ def project_modules() -> dict[str, Path]:
     return {
         **discover(REPO_ROOT / "components", "components"),
         **discover(REPO_ROOT / "tools", "tools"),
+        **discover(REPO_ROOT / "preflight", "preflight"),
+        **discover(REPO_ROOT / "tests", "tests"),
         **discover(REPO_ROOT / "policies" / "gpu_eks_policies", "gpu_eks_policies"),
         "__main__": REPO_ROOT / "__main__.py",
         "policies.__main__": REPO_ROOT / "policies" / "__main__.py",
@@ -55,6 +58,75 @@ def test_domain_packages_import_only_downwards():
                 assert order.index(target_parts[1]) <= order.index(parts[1]), f"{module} imports {target}"
         if parts[1] == "common":
             assert all(t.split(".")[1] in ("common",) for t in targets), (module, targets)
+
+
+# Which top-level project packages each may import. The program (components) and the policy pack stand alone;
+# preflight checks the program (so imports components) and is a product itself (never tools/ or tests/); the user
+# commands in tools/ may use preflight; only the tests import tests.
+MAY_IMPORT = {
+    "components": {"components"},
+    "gpu_eks_policies": {"gpu_eks_policies", "components"},
+    "policies": {"gpu_eks_policies"},
+    "preflight": {"preflight", "components", "gpu_eks_policies"},  # the policy stage runs the pack's own code
+    "tools": {"tools", "preflight", "components"},
+    "__main__": {"components"},
+    "tests": {"tests", "preflight", "components", "tools", "gpu_eks_policies", "policies", "__main__"},
+}
+
+# preflight's own layers, lowest first: a module imports only its own layer or lower ones. Stages (one module each,
+# preflight/stages/) meet only through the Subject, never import each other, and only the runner imports them.
+PREFLIGHT_LAYERS = (
+    {"upstream", "findings", "stacks", "yaml_cache"},
+    {"model"},  # the offline program: harness (mocks) and the remote components' children
+    {"helm"},
+    {"validate"},
+    {"placement"},
+    {"capacity", "policy", "karpenter"},
+    {"subject"},
+    {"stages"},
+    {"runner"},
+    {"report"},
+    {"summary", "__main__"},
+)
+
+
+def preflight_layer(module: str) -> int:
+    part = module.split(".")[1] if module.count(".") else ""
+    layers = [i for i, names in enumerate(PREFLIGHT_LAYERS) if part in names]
+    assert part == "" or layers, f"{module}: add preflight/{part} to PREFLIGHT_LAYERS in {__file__}"
+    return layers[0] if layers else 0
+
+
+def layering_problems(graph: dict[str, set[str]]) -> list[str]:
+    problems = []
+    for module, targets in sorted(graph.items()):
+        top = module.split(".")[0]
+        for target in sorted(targets):
+            if target.split(".")[0] not in MAY_IMPORT.get(top, {top}):
+                problems.append(f"{module} imports {target}")
+            elif top == target.split(".")[0] == "preflight" and "preflight" not in (module, target):
+                if preflight_layer(target) > preflight_layer(module):
+                    problems.append(f"{module} imports {target}, a higher preflight layer")
+                elif module.startswith("preflight.stages.") and target.startswith("preflight.stages."):
+                    problems.append(f"{module} imports {target}: stages meet only through the Subject")
+    return problems
+
+
+def test_each_package_imports_only_what_its_layer_may():
+    assert layering_problems(import_graph(project_modules())) == []
+
+
+def test_the_layering_rule_names_a_product_importing_the_tests_and_an_upward_import():
+    graph = import_graph(project_modules())
+    graph["preflight.helm.render"] = graph["preflight.helm.render"] | {"tests.support.stacks", "preflight.runner"}
+    graph["components.platform"] = graph["components.platform"] | {"preflight.findings"}
+    graph["preflight.stages.policy"] = graph["preflight.stages.policy"] | {"preflight.stages.render"}
+    assert layering_problems(graph) == [
+        "components.platform imports preflight.findings",
+        "preflight.helm.render imports preflight.runner, a higher preflight layer",
+        "preflight.helm.render imports tests.support.stacks",
+        "preflight.stages.policy imports preflight.stages.render: stages meet only through the Subject",
+    ]
 
 
 def write(path: Path, text: str) -> None:

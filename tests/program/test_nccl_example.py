@@ -173,12 +173,14 @@ def test_tools_verify_runs_the_efa_job_not_the_socket_one():
     assert find_example(REPO_ROOT) == EFA_JOB
 
 
-@pytest.mark.parametrize("readme", [EXAMPLE / "README.md", REPO_ROOT / "README.md"], ids=["example README", "README"])
+@pytest.mark.parametrize(
+    "readme", [EXAMPLE / "README.md", REPO_ROOT / "docs" / "gpu-pools.md"], ids=["example README", "docs/gpu-pools.md"]
+)
 def test_the_efa_pool_the_readmes_show_is_a_valid_config(readme):
     from tests.support.stacks import parse
 
     text = readme.read_text()
-    if readme.parent == REPO_ROOT:
+    if readme.name == "gpu-pools.md":
         text = text.split("## Multi-node training with EFA", 1)[1]
     block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     pools = yaml.safe_load(block)["gpu-eks:gpuNodePools"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from preflight.model.harness import GET_CALLER_IDENTITY
 from tests.support.stacks import REPO_STACKS
 
 FOUNDATION_OUTPUTS = {
@@ -40,8 +41,9 @@ def test_kubeconfig_output_is_secret(stack_run, stack):
 
 
 @pytest.mark.parametrize("stack", REPO_STACKS)
-def test_program_makes_no_provider_invokes(stack_run, stack):
-    assert stack_run(stack).invokes == []
+def test_program_makes_one_provider_invoke_who_runs_the_deploy(stack_run, stack):
+    # sts:GetCallerIdentity, for the cluster creator's 409 guard (components.config.load_config); nothing else.
+    assert stack_run(stack).invokes == [GET_CALLER_IDENTITY]
 
 
 def test_outputs_are_realistic(stack_run):

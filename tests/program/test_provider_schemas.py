@@ -2,7 +2,8 @@
 
 The schemas are preflight/data/provider-schemas/*.json.gz: derived by tools/regen_provider_schemas.py from
 the pinned Python SDKs, because no pinned schema.json could be obtained here (SOURCE.txt there says why and what
-each file was made from); for eks and awsx the derivation is checked against real upstream schema.json files.
+each file was made from); for eks and awsx the derivation is checked against real upstream schema.json files, for
+aws and kubernetes against facts read by hand from the pinned SDKs (test_provider_schema_facts.py).
 The check itself is preflight/validate/provider_schema.py.
 """
 
@@ -144,8 +145,8 @@ def test_a_type_without_a_pinned_schema_fails(provider_schemas: SchemaSet):
 
 def test_only_the_programs_own_components_and_karpenter_custom_resources_are_skipped():
     """Skips are explicit, each with a reason; everything else a stack registers must have a schema."""
-    assert "crd_validator" in skip_reason("kubernetes:karpenter.sh/v1:NodePool")
-    assert "crd_validator" in skip_reason("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert "preflight/validate/crd.py" in skip_reason("kubernetes:karpenter.sh/v1:NodePool")
+    assert "preflight/validate/crd.py" in skip_reason("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
     assert "ComponentResource" in skip_reason("gpu-eks:cluster:Cluster")
     assert skip_reason("kubernetes:helm.sh/v3:Release") is None
     assert skip_reason("kubernetes:nvidia.com/v1:ClusterPolicy") is None  # no blanket pass for CRs

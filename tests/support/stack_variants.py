@@ -96,7 +96,8 @@ STACK_VARIANTS: tuple[StackVariant, ...] = (
             ]
         },
     ),
-    # EFA: the training pool (p5.48xlarge, 32 EFA; reserved first; its zone the first pinned one), a second
+    # EFA: the training pool (p5.48xlarge, 32 EFA; reserved first, in its reservation's existing placement
+    # group; its zone the first pinned one), a second
     # EFA pool with another layout (p4d.24xlarge, 4 EFA), its own zone and a team taint the EFA device plugin must
     # tolerate, and the same EFA-capable type in a whole-GPU pool without EFA (batch), where the plugin must not run.
     StackVariant(
@@ -111,6 +112,8 @@ STACK_VARIANTS: tuple[StackVariant, ...] = (
                     "capacityReservations": [{"id": "cr-0123456789abcdef0"}],
                     "maxGpus": 32,
                     "efa": True,
+                    # The reservation was made in this cluster placement group, so only launches into it use it.
+                    "placementGroup": {"name": "p5-reserved-cpg"},
                 },
                 _pool(
                     "finetune",

@@ -34,6 +34,10 @@ DEV_POOL = {
 # Head configs: dev plus these gpu-eks keys.
 SCENARIOS: dict[str, dict[str, Any]] = {
     "base": {},
+    # Real Kubernetes version changes (the dev stack's default is 1.34; pinned here so these stay 1.34 → ...).
+    "k8s-1.34": {"kubernetesVersion": "1.34"},
+    "k8s-1.35": {"kubernetesVersion": "1.35"},
+    "k8s-1.36": {"kubernetesVersion": "1.36"},
     "image-roll": {"nodeImage": "al2023@v20260724"},
     "replicas-8": {"gpuNodePools": [{**DEV_POOL, "sharing": {"strategy": "time-slicing", "replicas": 8}}]},
     "add-mig-pool": {"gpuNodePools": [DEV_POOL, MIG_POOL]},
@@ -145,6 +149,49 @@ def test_a_failed_or_new_stack_is_said_so(renders, tmp_path):
     base = renders["base"]
     notes = {i.stack: i.note for i in impact.impacts(base, head)}
     assert notes == {"dev": "the head render failed (see the log)", "prod": "new stack: everything is created"}
+
+
+# -- Kubernetes version changes (issue 20 item 2) ---------------------------------------------------------------
+# An AMI alias resolves per Kubernetes version (aws/karpenter-provider-aws@v1.14.1
+# pkg/providers/amifamily/ami.go: the SSM parameter names the cluster's version), so every Karpenter node drifts;
+# EKS rolls the managed controller group onto the new version's AMI and upgrades one minor version at a time.
+
+
+def test_a_minor_upgrade_replaces_every_node_and_moves_the_controller_group_and_add_ons(renders):
+    result = summary(renders, "k8s-1.34", "k8s-1.35")
+    assert result.refused is None
+    assert result.upgrade[0] == "control plane 1.34 → 1.35: EKS upgrades it in place (one minor version at a time)"
+    assert result.upgrade[1].startswith("EKS add-ons: coredns v1.13.2-eksbuild.11 → v1.14.3-eksbuild.3, kube-proxy ")
+    controller, *pools = result.replaced
+    assert controller.startswith("controller node group `cluster-controller`: **every node** (2 ")
+    assert "onto Kubernetes 1.35's AMI, 1 node at a time" in controller
+    assert [line.split(":")[0] for line in pools] == ["`general-amd64`", "`general-arm64`", "`inference`"]
+    for line in pools:
+        assert "**every node**: node image al2023@v20260714 now resolves to Kubernetes 1.35's AMIs" in line
+    # The version-only resource changes are under "Kubernetes upgrade", not repeated among the others.
+    assert result.other == []
+    markdown = impact.summary_markdown([result])
+    assert "no node is replaced" not in markdown
+    assert markdown.index("- Kubernetes upgrade:") < markdown.index("- Nodes replaced:")
+
+
+def test_a_jump_of_two_minor_versions_is_refused_in_one_line(renders, capsys):
+    result = summary(renders, "k8s-1.34", "k8s-1.36")
+    expected = (
+        "refused: `kubernetesVersion` 1.34 → 1.36 skips 1 minor version; EKS upgrades one minor version at a "
+        "time: deploy 1.35 first, then each next version"
+    )
+    assert result.refused == expected
+    assert result.replaced == result.upgrade == []
+    assert impact.main([str(renders["k8s-1.34"]), str(renders["k8s-1.36"])]) == 1
+    out, err = capsys.readouterr()
+    assert f"**dev**: {expected}" in out.splitlines()
+    assert err.splitlines() == [f"stack dev: {expected}"]
+
+
+def test_a_downgrade_is_refused(renders):
+    result = summary(renders, "k8s-1.35", "k8s-1.34")
+    assert result.refused == "refused: `kubernetesVersion` 1.35 → 1.34 is a downgrade; EKS cannot downgrade a cluster"
 
 
 # -- the review diff --------------------------------------------------------------------------------------------

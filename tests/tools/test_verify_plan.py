@@ -11,9 +11,12 @@ import json
 
 import pytest
 
+from preflight.model.harness import run_stack
+from tests.support.stack_variants import STACK_VARIANTS, StackVariant
 from tests.tools.conftest import INFERENCE
 from tools.verify import kube as kubemod
 from tools.verify.__main__ import EXIT_PASS, EXIT_USAGE, main
+from tools.verify.checks import ClaimSeen, Observation, PodSeen, reasons
 from tools.verify.plan import (
     ContractError,
     PoolContract,
@@ -182,7 +185,7 @@ def test_without_prices_the_smallest_size_breaks_a_tie_of_slices():
 def test_plan_on_prods_rendered_outputs_covers_all_three_pools(rendered, tmp_path):
     code, out, _ = _plan_output(rendered("prod"), tmp_path)
 
-    assert code == EXIT_PASS
+    assert code == EXIT_USAGE  # the MIG pool's default is over the cost guard: refused, exit 2
     assert "pool mig-inference: mig 1g.5gb ×7, requests nvidia.com/mig-1g.5gb: 1 per pod" in out
     assert "nodes expected: exactly 2 (p4d.24xlarge: 56 slices per node)" in out
     assert "cost guard 8 GPUs: OVER (needs --yes)" in out
@@ -237,3 +240,74 @@ def test_outputs_are_read_from_pulumi_with_secrets_shown():
 def test_nccl_is_reported_unavailable_for_todays_outputs(rendered, tmp_path):
     _, out, _ = _plan_output(rendered("prod"), tmp_path, "--nccl")
     assert "--nccl skipped: no EFA pool (no gpuPools entry in the outputs has `efa`)" in out
+
+
+# -- defaults that fit the pool, --plan's exit code, warm slices (issue 20 item 3) ---------------------------------
+
+ONE_NODE_POOL = {  # one g6.xlarge (1 L4) at most: limit 1 GPU = 4 slices
+    "name": "inference",
+    "instanceTypes": ["g6.xlarge"],
+    "capacityTypes": ["on-demand"],
+    "maxGpus": 1,
+    "sharing": {"strategy": "time-slicing", "replicas": 4},
+}
+
+
+ONE_NODE_VARIANT = StackVariant("one-node-pool", "dev", {"gpuNodePools": [ONE_NODE_POOL]})
+
+
+def test_a_one_node_pools_default_plan_fits_its_limit(run_with, tmp_path):
+    """Two g6.xlarge would be 8 slices, over the limit of 4: the default is the 4 the limit allows, one node."""
+    outputs = run_with("dev", gpuNodePools=[ONE_NODE_POOL]).redacted_outputs()
+    code, out, _ = _plan_output(outputs, tmp_path)
+    assert code == EXIT_PASS, out
+    assert "slices: 4 (default: what the pool's limit of 4 leaves; two g6.xlarge, " in out
+    assert "nodes expected: exactly 1 (g6.xlarge: 4 slices per node)" in out
+    assert "refused" not in out
+
+
+def test_plan_exits_2_when_it_refuses(tmp_path):
+    code, out, _ = _plan_output({"gpuPools": {"inference": INFERENCE}}, tmp_path, "--slices", "65")
+    assert code == EXIT_USAGE
+    assert "refused: pool inference: 65 slices exceed the pool's limit of 64 nvidia.com/gpu" in out
+
+
+def test_warm_slices_count_towards_the_most_nodes_and_against_the_limit():
+    """4 warm slices on g6.xlarge (4 slices) / g6.12xlarge (16): 8 slices take the warm node's 4, Karpenter refills
+    4: up to (8 + 4) / 4 = 3 nodes; the fewest stays 8 / 16 -> 1. With a limit of 8, the default is 8 - 4 = 4."""
+    warm = {"slices": 4, "capacityBuffer": "karpenter/gpu-eks-warm-inference"}
+    pool = contract(warmSlices=warm)
+    assert node_bounds(pool, 8) == (1, 3)
+    assert node_bounds(contract(), 8) == (1, 2)  # the same pool without warm slices
+    assert default_slices(contract(warmSlices=warm, limit={"nvidia.com/gpu": 8})) == 4
+
+
+def test_a_warm_pool_reporting_its_refilled_nodes_passes_the_node_count():
+    """The run's 8 pods on the warm node and one new node, plus one more launched to refill the buffer: 3 nodes, no
+    'too many nodes'."""
+    plan = plan_pool(contract(warmSlices={"slices": 4}), 8)
+    pods = [PodSeen(f"p{i}", ("warm", "new-1")[i // 4], "Running") for i in range(8)]
+    claims = {"refill": ClaimSeen("refill", "inference", "g6.xlarge", "on-demand", "a", "new-2", True, None)}
+    assert not [r for r in reasons(plan, Observation(pods=pods, claims=claims)) if "nodes" in r]
+    unwarmed = plan_pool(contract(), 8)
+    assert any(r.startswith("too many nodes: 3") for r in reasons(unwarmed, Observation(pods=pods, claims=claims)))
+
+
+def test_plan_on_a_warm_pool_says_what_it_counts(run_with, tmp_path):
+    pool = {**ONE_NODE_POOL, "instanceTypes": ["g6.xlarge", "g6.12xlarge"], "maxGpus": 8, "warmSlices": 4}
+    outputs = run_with("dev", gpuNodePools=[pool]).redacted_outputs()
+    code, out, _ = _plan_output(outputs, tmp_path)
+    assert code == EXIT_PASS, out
+    assert "warm slices: 4 kept free; Karpenter refills them as the pods take them" in out
+    assert "nodes expected: between 1 node (a 4-GPU size: g6.12xlarge, 16 slices each) and 3 (" in out
+
+
+@pytest.mark.parametrize("variant", [*STACK_VARIANTS, ONE_NODE_VARIANT], ids=lambda v: v.name)
+def test_every_default_plan_fits_its_pools_limit(variant):
+    """Over real renders (repo stack variants and a one-node pool): the default never asks more than the limit
+    leaves, so `--plan` without `--slices` is never refused for the limit."""
+    outputs = run_stack(variant.base, overrides=variant.overrides).redacted_outputs()
+    for pool in pools_from_outputs(outputs).values():
+        plan = plan_pool(pool)
+        assert plan.slices <= pool.limit_slices, (pool.name, plan.slices, pool.limit_slices)
+        assert plan.refusal(yes=True) is None, pool.name

@@ -8,7 +8,12 @@ and checks the exit code, the report's reasons and that the namespace was cleane
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 from kubernetes import client
 
@@ -18,8 +23,23 @@ from tools.verify.__main__ import EXIT_CLUSTER, EXIT_FAIL, EXIT_INTERRUPTED, EXI
 from tools.verify.progress import Progress
 from tools.verify.run import Timing
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # The failure tests wait out whole timeouts: poll every virtual minute so they take 30 polls, not 120.
 MINUTE_POLLS = Timing(poll=60, ready_timeout=1800, scale_in_timeout=1200, cleanup_timeout=60)
+
+
+def _kubeconfig(url: str) -> str:
+    """A kubeconfig for the fake server, as `pulumi stack output --show-secrets kubeconfig` gives it (JSON text)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "gpu-dev",
+            "clusters": [{"name": "gpu-dev", "cluster": {"server": url}}],
+            "users": [{"name": "gpu-dev", "user": {"token": "k8s-aws-v1.fake"}}],
+            "contexts": [{"name": "gpu-dev", "context": {"cluster": "gpu-dev", "user": "gpu-dev"}}],
+        }
+    )
 
 
 def _reasons(run) -> str:
@@ -170,15 +190,52 @@ def test_a_missing_nodepool_fails_the_pool_without_creating_pods(verify):
     assert_cleaned_up(run)
 
 
-def test_ctrl_c_mid_run_deletes_the_namespace_and_exits_130(verify):
-    run = verify(Scenario(interrupt_after_pod_lists=3))
+# The tool as a user starts it (python -m tools.verify), except that SIGINT raises KeyboardInterrupt whatever the
+# process inherited: Python installs that handler at start-up only when SIGINT is at its default, so under a parent
+# that ignores it (nohup, `trap '' INT`, some CI runners) a Ctrl-C would otherwise be ignored.
+VERIFY_WITH_CTRL_C = (
+    "import runpy, signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "sys.argv = ['tools.verify', *sys.argv[1:]]\n"
+    "runpy.run_module('tools.verify', run_name='__main__', alter_sys=True)\n"
+)
 
-    assert run.code == EXIT_INTERRUPTED
-    assert "interrupted: cleaning up namespace gpu-eks-verify-test" in run.err
-    assert_cleaned_up(run)
-    assert run.pool["interrupted"] is True and run.pool["verdict"] == "fail"
+
+def test_ctrl_c_mid_run_deletes_the_namespace_and_exits_130(tmp_path):
+    """A real SIGINT to the running tool's process after 3 polls, as a terminal's Ctrl-C delivers it; independent
+    of the test process's own SIGINT disposition (issue 21, item 5)."""
+    child: list[subprocess.Popen[str]] = []
+    cluster = FakeCluster(Scenario(interrupt_after_pod_lists=3), interrupt=lambda: os.kill(child[0].pid, signal.SIGINT))
+    report_dir = tmp_path / "report"
+    with cluster.serve() as server:
+        outputs = write_outputs(tmp_path, server.url, kubeconfig=_kubeconfig(server.url))
+        args = ["dev", "--outputs", str(outputs), "--namespace", "gpu-eks-verify-test"]
+        args += ["--report-dir", str(report_dir), "--poll", "20ms"]
+        child.append(
+            subprocess.Popen(
+                [sys.executable, "-c", VERIFY_WITH_CTRL_C, *args],
+                cwd=REPO_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+        try:
+            out, err = child[0].communicate(timeout=120)
+        finally:
+            if child[0].poll() is None:
+                child[0].kill()
+                child[0].wait()
+
+    assert cluster.interrupted, "the run ended before its third poll: no Ctrl-C was sent"
+    assert child[0].returncode == EXIT_INTERRUPTED, f"exit code {child[0].returncode}; stderr:\n{err}"
+    assert "interrupted: cleaning up namespace gpu-eks-verify-test" in err
+    assert "gpu-eks-verify-test" in cluster.namespace_deleted and "gpu-eks-verify-test" not in cluster.namespaces
+    (pool,) = json.loads((report_dir / "report.json").read_text())["pools"]
+    assert pool["interrupted"] is True and pool["verdict"] == "fail"
+    assert "| inference |" in out
     # Only what the namespace held is deleted; the nodes are left for Karpenter to consolidate.
-    assert not any(method == "DELETE" and "/nodes" in path for method, path in run.cluster.requests)
+    assert not any(method == "DELETE" and "/nodes" in path for method, path in cluster.requests)
 
 
 def test_no_access_is_reported_before_anything_is_created(verify):
@@ -206,20 +263,7 @@ def test_missing_karpenter_crds_are_reported(verify):
 
 def test_the_kubeconfig_from_the_outputs_is_used(verify):
     """The `kubeconfig` output as `pulumi stack output --show-secrets` gives it: a JSON string."""
-
-    def kubeconfig(url: str) -> str:
-        return json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "gpu-dev",
-                "clusters": [{"name": "gpu-dev", "cluster": {"server": url}}],
-                "users": [{"name": "gpu-dev", "user": {"token": "k8s-aws-v1.fake"}}],
-                "contexts": [{"name": "gpu-dev", "context": {"cluster": "gpu-dev", "user": "gpu-dev"}}],
-            }
-        )
-
-    run = verify(Scenario(), inject_client=False, kubeconfig=kubeconfig)
+    run = verify(Scenario(), inject_client=False, kubeconfig=_kubeconfig)
 
     assert run.code == EXIT_PASS, run.err
     assert run.cluster.authorization == {"Bearer k8s-aws-v1.fake"}

@@ -15,7 +15,7 @@ from tools.verify.kube import KubeError, parse_kubeconfig
 from tools.verify.plan import PoolContract
 from tools.verify.progress import Progress
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "versions.md"
 MIG = PoolContract.from_output(
     "mig-inference",
     {
@@ -30,9 +30,9 @@ MIG = PoolContract.from_output(
 
 
 def _versions_table_image(label: str) -> str:
-    """An image from the README's Versions table (which tests/test_docs.py keeps equal to the pinned versions)."""
+    """An image from docs/versions.md's table (which tests/program/test_docs.py keeps equal to the pinned versions)."""
     match = re.search(rf"^\| {re.escape(label)} \| (\S+) \|$", README.read_text(), re.M)
-    assert match, f"README Versions table has no row {label!r}"
+    assert match, f"docs/versions.md has no row {label!r}"
     return match.group(1)
 
 

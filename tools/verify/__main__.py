@@ -11,7 +11,8 @@ requests one slice per pod with the pool's nodeSelector and tolerations, is scal
 when pods run, which NodeClaims and nodes Karpenter launched and what each node advertises; then it scales to 0
 and waits for Karpenter to remove the nodes. The namespace is deleted at exit, on Ctrl-C and on SIGTERM.
 
---plan prints what would happen and the node bounds per pool, and needs no cluster.
+--plan prints what would happen and the node bounds per pool, and needs no cluster; it exits 2 when the run
+would be refused.
 
 Exit codes: 0 every check passed; 1 a check failed; 2 bad arguments or outputs, or the cost guard refused;
 3 the cluster is not usable (no kubeconfig, unreachable, no access, CRDs missing, quota); 130 interrupted.
@@ -34,6 +35,7 @@ from tools.verify import kube as kubemod
 from tools.verify import nccl, report
 from tools.verify import workload as wl
 from tools.verify.checks import parse_duration, reasons
+from tools.verify.karpenter import karpenter_lines
 from tools.verify.plan import (
     DEFAULT_NAMESPACE_PREFIX,
     ContractError,
@@ -78,7 +80,11 @@ def parser() -> argparse.ArgumentParser:
         "--outputs", type=Path, help="stack outputs JSON (default: pulumi stack output --json --show-secrets)"
     )
     p.add_argument("--pool", action="append", dest="pools", metavar="NAME", help="verify only this pool (repeatable)")
-    p.add_argument("--slices", type=_positive, help="slices (pods) per pool; default: fill two of its cheapest nodes")
+    p.add_argument(
+        "--slices",
+        type=_positive,
+        help="slices (pods) per pool; default: fill two of its cheapest nodes, within the pool's limit",
+    )
     p.add_argument(
         "--max-gpus",
         type=_positive,
@@ -153,6 +159,7 @@ def print_plan(
     image: str | None,
     out: TextIO,
     nccl_note: str | None,
+    karpenter: tuple[dict[str, str], str | None] = ({}, None),
 ) -> None:
     print(
         f"Plan for stack {stack} (nothing is created with --plan); pools run one after another, namespace "
@@ -162,10 +169,14 @@ def print_plan(
     for plan in plans:
         print("", file=out)
         for line in describe_plan(plan, namespace, wl.describe(workload, image), _scale_in_text(plan)):
-            print(line, file=out)
+            exact = karpenter[0].get(plan.pool.name)
+            print(exact if exact and line.startswith("  nodes expected:") else line, file=out)
     if nccl_note:
         print("", file=out)
         print(nccl_note, file=out)
+    if karpenter[1]:
+        print("", file=out)
+        print(karpenter[1], file=out)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -204,11 +215,12 @@ def main(
     namespace = args.namespace or f"{DEFAULT_NAMESPACE_PREFIX}-{secrets.token_hex(3)}"
     efa_pools, example, nccl_note = nccl.availability(pools, REPO_ROOT) if args.nccl else ([], None, None)
     if args.plan:
-        print_plan(args.stack, plans, namespace, args.workload, args.image, out, nccl_note)
+        exact = karpenter_lines(args.stack, plans, REPO_ROOT)
+        print_plan(args.stack, plans, namespace, args.workload, args.image, out, nccl_note, exact)
         refusals = [r for r in (p.refusal(args.yes) for p in plans) if r]
         for refusal in refusals:
             print(f"refused: {refusal}", file=out)
-        return EXIT_PASS
+        return EXIT_USAGE if refusals else EXIT_PASS
     refusals = [r for r in (p.refusal(args.yes) for p in plans) if r]
     if refusals:
         for refusal in refusals:

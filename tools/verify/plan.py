@@ -7,7 +7,12 @@ offers (`slicesPerNode`, the NodeOverlay's count) and what a slice costs (`usdPe
   ceil(N / largest slices-per-node) (every node the biggest size), the most ceil(N / smallest slices-per-node)
   (every node the smallest). More than that means Karpenter does not see the overlay's count (it launches a node
   per physical GPU); fewer means nodes advertise more than the contract says.
-* **The default N fills two nodes of the pool's cheapest type.** "Cheapest" is the per-node price
+* **Warm slices.** A pool with `warmSlices` keeps that many slices free through a CapacityBuffer: the run's pods
+  take them first and Karpenter launches nodes to free as many again (components/gpu/warm.py), so the most nodes
+  the run may see is ceil((N + warm) / smallest slices-per-node). The fewest is unchanged: the pods alone need
+  that many.
+* **The default N fills two nodes of the pool's cheapest type**, but never more than the pool's limit leaves
+  once its warm slices are held (a one-node pool gets one node's worth). "Cheapest" is the per-node price
   (usdPerSliceHour × slicesPerNode), not the per-slice price: the run pays for whole nodes, so the smallest bill
   that still proves Karpenter spreads the load over more than one node is two of the cheapest nodes. The cheapest
   slice often sits on a large multi-GPU node (an 8-GPU node for a 1-GPU question), which would cost several times
@@ -55,6 +60,7 @@ class PoolContract:
     # Not in today's contract; read when a later version of the outputs adds them.
     efa: Any = None
     disruption: dict[str, Any] | None = None
+    warm_slices: int = 0  # slices a CapacityBuffer keeps free (`warmSlices.slices`)
 
     @classmethod
     def from_output(cls, name: str, entry: Any) -> PoolContract:
@@ -87,6 +93,7 @@ class PoolContract:
             replicas=entry.get("replicas"),
             efa=entry.get("efa"),
             disruption=entry.get("disruption"),
+            warm_slices=int((entry.get("warmSlices") or {}).get("slices") or 0),
         )
 
     def gpus_per_node(self, instance_type: str) -> int:
@@ -147,18 +154,32 @@ def _size_rank(instance_type: str) -> float:
     return math.inf
 
 
-def default_slices(pool: PoolContract) -> int:
+def two_nodes(pool: PoolContract) -> int:
     """Two full nodes of the cheapest type: the least that shows Karpenter spreading over more than one node."""
     itype, _ = cheapest_type(pool)
     return 2 * pool.slices_per_node[itype]
 
 
+def slices_room(pool: PoolContract) -> int:
+    """The slices the pool's limit leaves for the run: the limit less the warm slices (which count against it), or
+    the whole limit when the warm slices take it all (real pods go before the buffer's virtual ones)."""
+    room = pool.limit_slices - pool.warm_slices
+    return room if room >= 1 else pool.limit_slices
+
+
+def default_slices(pool: PoolContract) -> int:
+    """Two full nodes of the cheapest type, capped at what the pool's limit leaves (so the default never refuses
+    itself on a small pool)."""
+    return min(two_nodes(pool), slices_room(pool))
+
+
 def node_bounds(pool: PoolContract, slices: int) -> tuple[int, int]:
-    """(fewest, most) nodes Karpenter may launch for `slices` pods of one slice each."""
+    """(fewest, most) nodes Karpenter may launch for `slices` pods of one slice each; the most counts the warm
+    slices Karpenter refills as the pods take them."""
     if slices < 1:
         raise ValueError("slices must be at least 1")
     return math.ceil(slices / max(pool.slices_per_node.values())), math.ceil(
-        slices / min(pool.slices_per_node.values())
+        (slices + pool.warm_slices) / min(pool.slices_per_node.values())
     )
 
 
@@ -278,13 +299,18 @@ def describe_plan(plan: PoolPlan, namespace: str, workload: str, scale_in: str) 
     """The lines `--plan` prints for one pool."""
     pool = plan.pool
     few, many = plan.bound_types()
-    n_few = math.ceil(plan.slices / pool.slices_per_node[few[0]])
-    n_many = math.ceil(plan.slices / pool.slices_per_node[many[0]])
-    asked = (
-        f"{plan.slices} (default: two {plan.cheapest}, {plan.cheapest_reason})"
-        if plan.slices_default
-        else f"{plan.slices} (asked; the default would be {default_slices(pool)}: two {plan.cheapest})"
-    )
+    n_few, n_many = plan.min_nodes, plan.max_nodes
+    if plan.slices_default and plan.slices < two_nodes(pool):
+        asked = (
+            f"{plan.slices} (default: what the pool's limit of {pool.limit_slices} leaves"
+            f"{f' after its {pool.warm_slices} warm slices' if pool.warm_slices else ''}; two {plan.cheapest}, "
+            f"{plan.cheapest_reason}, would be {two_nodes(pool)})"
+        )
+    elif plan.slices_default:
+        asked = f"{plan.slices} (default: two {plan.cheapest}, {plan.cheapest_reason})"
+    else:
+        two = f": two {plan.cheapest}" if default_slices(pool) == two_nodes(pool) else ""
+        asked = f"{plan.slices} (asked; the default would be {default_slices(pool)}{two})"
     if plan.min_nodes == plan.max_nodes:
         bounds = (
             f"exactly {plan.min_nodes} ({', '.join(sorted(pool.slices_per_node))}: "
@@ -312,6 +338,12 @@ def describe_plan(plan: PoolPlan, namespace: str, workload: str, scale_in: str) 
         f"tolerations {', '.join(_toleration(t) for t in pool.tolerations) or 'none'}",
         f"  scale-in: replicas to 0, then {scale_in}",
     ]
+    if pool.warm_slices:
+        lines.insert(
+            3,
+            f"  warm slices: {pool.warm_slices} kept free; Karpenter refills them as the pods take them, so the most "
+            f"nodes counts {plan.slices} + {pool.warm_slices} slices",
+        )
     if plan.over_limit:
         lines.append(f"  REFUSED: {plan.slices} slices exceed the pool's limit of {pool.limit_slices}")
     return lines

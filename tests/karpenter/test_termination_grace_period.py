@@ -64,5 +64,4 @@ def test_the_program_renders_each_general_pools_own_bound(run_with):
         gpuNodePools=[],
     )
     rendered = {r.plain_inputs()["metadata"]["name"]: grace(r.plain_inputs()) for r in run.by_type(NODE_POOL)}
-    rendered.pop("gpu-eks-monitoring", None)  # the observability domain's own pool (dev runs in-cluster metrics)
-    assert rendered == {"batch": "45m", "web": "5m"}
+    assert rendered == {"batch": "45m", "web": "5m", "gpu-eks-monitoring": "5m"}  # + Prometheus' pool

@@ -147,7 +147,7 @@ def test_an_instance_type_without_a_table_row_is_refused():
 
 
 def test_a_group_too_small_for_the_dev_pods_leaves_pods_unplaced(controller_capacity):
-    # dev's pods request 4648Mi; a t4g.small offers 1572Mi: Karpenter's 1024Mi replicas take one node each, and the
+    # dev's pods request 3624Mi; a t4g.small offers 1572Mi: Karpenter's 1024Mi replicas take one node each, and the
     # rest no longer fit.
     small = CapacityReport(2, cc.allocatable("t4g.small"), controller_capacity("dev").workloads)
     problems = small.unplaced()

@@ -165,7 +165,12 @@ def test_a_minor_upgrade_replaces_every_node_and_moves_the_controller_group_and_
     controller, *pools = result.replaced
     assert controller.startswith("controller node group `cluster-controller`: **every node** (2 ")
     assert "onto Kubernetes 1.35's AMI, 1 node at a time" in controller
-    assert [line.split(":")[0] for line in pools] == ["`general-amd64`", "`general-arm64`", "`inference`"]
+    assert [line.split(":")[0] for line in pools] == [
+        "`general-amd64`",
+        "`general-arm64`",
+        "`gpu-eks-monitoring`",
+        "`inference`",
+    ]
     for line in pools:
         assert "**every node**: node image al2023@v20260714 now resolves to Kubernetes 1.35's AMIs" in line
     # The version-only resource changes are under "Kubernetes upgrade", not repeated among the others.

@@ -16,7 +16,7 @@ What differs from a real engine, and why it does not matter here:
   outputs, which for these providers echo the inputs); `propertyDependencies` are not recorded by the
   harness, so only `dependencies` are filled in.
 * The children of remote components (the `aws:eks/cluster:Cluster`, launch templates, node groups, subnets
-  ... that pulumi-eks and awsx register) are in every StackRun (preflight/model/children.py), so the pack
+  ... that pulumi-eks and awsx register) are in every StackRun (preflight/model/children/), so the pack
   sees them as the engine would.
 * `_PolicyAnalyzerServicer` is private to pulumi_policy (pinned to 1.21.0 in policies/requirements.txt).
 """

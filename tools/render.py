@@ -9,7 +9,7 @@ Prints the resource tree and a count, and writes DIR (default build/STACK):
   helm/           every Helm release: chart, repository, version, namespace, values
 Secrets are "[secret]" everywhere. Output is deterministic, so diffing two renders is a review aid.
 The tree and resources.json include the children the remote components (awsx.ec2.Vpc, eks.Cluster,
-eks.ManagedNodeGroup) register in a real deployment, modelled from their source (preflight/model/children.py).
+eks.ManagedNodeGroup) register in a real deployment, modelled from their source (preflight/model/children/).
 --preview runs the program as a first `pulumi preview` does: IDs, ARNs and other computed outputs are unknown
 and written as "[unknown]".
 Invalid config: the error on stderr, exit code 2, nothing written.

@@ -551,7 +551,7 @@ iam_no_wildcard_actions = ResourceValidationPolicy(
 #
 # Managed node groups launch their instances from an aws.ec2.LaunchTemplate: the program's own, or the one
 # pulumi-eks builds for `enableIMDSv2` (IMDS hop limit 2, root volume without encryption or type; see
-# preflight/model/children.py). Both are checked here, on the AWS types, so the rules hold whoever builds them.
+# preflight/model/children/). Both are checked here, on the AWS types, so the rules hold whoever builds them.
 
 _IMDS_FIX = (
     "set metadataOptions {httpTokens: required, httpPutResponseHopLimit: 1} so only the node itself, not "

@@ -11,7 +11,7 @@ Used by the renderer (`tools/render.py`) and by the tests. Three things differ f
 * Mocked outputs are realistic (ARNs, IDs and names derived from inputs), so stack outputs look like a
   real stack's. Invokes are recorded: the program is meant to make none.
 * Remote components (awsx.ec2.Vpc, eks.Cluster, eks.ManagedNodeGroup) get the children their provider
-  plugins really register, modelled from the upstream source in `preflight/model/children.py`, as real
+  plugins really register, modelled from the upstream source in `preflight/model/children/`, as real
   registrations parented to the component; the invokes those models make are recorded apart from the
   program's (`StackRun.component_invokes`).
 * `preview=True` runs the program the way a first `pulumi preview` does: every resource gets back only
@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import runpy
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,7 +282,7 @@ class RealisticMocks(pulumi_mocks.Mocks):
                     "revision": 1,
                 }
             )
-        # -- the AWS types remote components register (preflight/model/children.py) --
+        # -- the AWS types remote components register (preflight/model/children/) --
         elif typ == "aws:eks/cluster:Cluster":
             cluster_name = inputs.get("name") or name
             oidc_id = _stable_hex(self.stack, cluster_name, length=32).upper()
@@ -388,7 +389,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.component_invokes: list[ComponentInvoke] = []
         self._cluster_cores: dict[str, ClusterCore] = {}
         self._by_urn: dict[str, Registration] = {}
-        self._current_component: str | None = None
+        # The remote component whose model is registering, per thread: the SDK calls the monitor from an executor's
+        # threads, so the program's own resources can register while a model runs on another thread and must not
+        # be counted as its children.
+        self._modelling = threading.local()
 
     # -- registration shared by the program's resources and modelled children -------------------------------------
 
@@ -425,7 +429,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=sorted(set(dependencies)),
             provider_urn=provider_urn,
             resource_id=resource_id or None,
-            component_urn=self._current_component,
+            component_urn=getattr(self._modelling, "component", None),
         )
         self.registrations.append(registration)
         self._by_urn[urn] = registration
@@ -502,7 +506,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=_strip_secrets(inputs, reveal=True, unknown=UNKNOWN),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
         )
-        self._current_component = component.urn
+        self._modelling.component = component.urn
         try:
             if request.type == "awsx:ec2:Vpc":
                 outputs = remote_components.model_vpc(component_request, self)
@@ -512,7 +516,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             else:
                 outputs = remote_components.model_managed_node_group(component_request, self, self._cluster_core)
         finally:
-            self._current_component = None
+            self._modelling.component = None
         component.outputs = outputs
         self.resources[component.urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
             component.urn, "", _wire(outputs, self)

@@ -1,6 +1,6 @@
 """The children the remote components register, as their upstream source registers them.
 
-The models live in preflight/model/children.py and follow:
+The models live in preflight/model/children/ and follow:
   * pulumi/pulumi-eks tag v4.3.0, commit 0f5a544711cbcace44720e2d70f6702925a2ea4b (nodejs/eks/cluster/cluster.ts,
     cluster/authenticationMode.ts, servicerole.ts, addons/cni-addon.ts, nodes/nodegroup.ts, nodes/ami.ts);
   * pulumi/pulumi-awsx tag v3.8.0, commit 3f19048c16e5e942cde97b1771a17f12a99b61d6 (awsx/ec2/vpc.ts,
@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import json
+import threading
 from collections import Counter
 
 import pulumi
@@ -230,6 +231,28 @@ def test_vpc_outputs_are_the_children_ids(stack_run):
     private = [run.one("aws:ec2/subnet:Subnet", f"network-vpc-private-{z}").resource_id for z in (1, 2, 3)]
     assert run.outputs["privateSubnetIds"] == private
     assert run.one(CLUSTER).plain_inputs()["privateSubnetIds"] == private
+
+
+def test_resources_registered_on_other_threads_are_not_a_models_children(monkeypatch):
+    # The SDK calls the monitor from an executor's threads, so the program's own resources can register while a
+    # model runs on another thread; only what the model itself registers may count as the component's children
+    # (this flaked test_vpc_children_follow_zones_and_nat_strategy when the component was one shared attribute).
+    real_model_vpc = remote_components.model_vpc
+
+    def model_vpc_while_the_program_registers(request, registrar):
+        program_side = threading.Thread(
+            target=lambda: registrar.register("aws:s3/bucket:Bucket", "program-bucket", {}, parent="")
+        )
+        program_side.start()
+        program_side.join()
+        return real_model_vpc(request, registrar)
+
+    monkeypatch.setattr(remote_components, "model_vpc", model_vpc_while_the_program_registers)
+    run = run_stack("dev")
+    bucket = run.one("aws:s3/bucket:Bucket", "program-bucket")
+    assert bucket.component_urn is None
+    assert bucket not in run.children_of(run.one(VPC).urn)
+    assert run.one("aws:ec2/vpc:Vpc").component_urn == run.one(VPC).urn  # the model's own children still are
 
 
 def test_zone_count_above_the_regions_zones_fails_like_awsx():

@@ -60,7 +60,7 @@ lint-workflows: $(ACTIONLINT_STAMP)
 	$(VENV)/bin/python -m pytest -q tests/program/test_workflows.py
 
 ## The whole test suite (CI runs `make actionlint test`; without actionlint the workflow lint tests skip locally)
-test: $(STAMP)
+test: $(STAMP) judge
 	$(VENV)/bin/python -m pytest
 
 ## Build the Karpenter judge (Karpenter's scheduler in Go, docs/karpenter-judge.md) into ~/.cache/gpu-eks

@@ -116,7 +116,7 @@ def test_capacity_fails_on_a_controller_group_too_small(stack_run, rendered_rele
     run = broken(stack_run("dev"), "eks:index:ManagedNodeGroup", small)
     result, report = stage_result(run, "capacity", rendered_releases("dev"))
     assert result.stage == "capacity" and not result.passed and "✗ capacity" in report, report
-    assert "controller group: kube-prometheus-stack: Prometheus kube-prometheus-stack-prometheus" in report, report
+    assert "controller group: add-on aws-ebs-csi-driver: Deployment ebs-csi-controller (× 2)" in report, report
     assert "no node has room" in report, report
 
 

@@ -35,11 +35,21 @@ def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
     return ".".join([*base, node.module] if node.module else base)
 
 
+def _parse(path: Path) -> ast.Module:
+    """ast.parse, once more on CPython 3.11's "AST constructor recursion depth mismatch" SystemError, which a parse
+    can raise while other threads run (python/cpython#106905; the Pulumi SDK leaves threads behind in this process)."""
+    source = path.read_text()
+    try:
+        return ast.parse(source, filename=str(path))
+    except SystemError:
+        return ast.parse(source, filename=str(path))
+
+
 def imports_of(module: str, path: Path, known: Iterable[str]) -> set[str]:
     """The known modules `module` (at `path`) imports anywhere in its source."""
     known = set(known)
     targets: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(_parse(path)):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names if alias.name in known)
         elif isinstance(node, ast.ImportFrom):

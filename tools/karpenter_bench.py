@@ -17,6 +17,7 @@ import time
 from preflight.karpenter import judge
 from preflight.karpenter.plans import slice_plans, stack_context
 from preflight.model.harness import REPO_ROOT
+from preflight.stacks import stack_names
 
 DEMANDS = (1, 8, 32, 100)
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stacks", nargs="*", help="repo stacks (default: every Pulumi.<stack>.yaml)")
     parser.add_argument("--slices", default=",".join(map(str, DEMANDS)), help="comma-separated demands")
     args = parser.parse_args(argv)
-    stacks = args.stacks or sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml"))
+    stacks = args.stacks or stack_names(REPO_ROOT)
     demands = tuple(int(n) for n in args.slices.split(","))
     started = time.perf_counter()
     try:

@@ -11,6 +11,12 @@ from typing import Any
 from preflight.model.harness import Registration
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+# Custom resources whose CRDs the karpenter-crd release installs: Karpenter's own and the CapacityBuffer.
+KARPENTER_CRD_TYPE_PREFIXES = (
+    "kubernetes:karpenter.sh/",
+    "kubernetes:karpenter.k8s.aws/",
+    "kubernetes:autoscaling.x-k8s.io/",
+)
 
 
 def is_kubernetes_object(registration: Registration) -> bool:

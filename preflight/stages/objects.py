@@ -20,12 +20,6 @@ from preflight.validate.kubernetes import builtin_schemas, held_crds, object_lab
 
 TITLE = "validate objects against Kubernetes and the CRDs (schema and CEL)"
 
-KARPENTER_CRD_TYPE_PREFIXES = (
-    "kubernetes:karpenter.sh/",
-    "kubernetes:karpenter.k8s.aws/",
-    "kubernetes:autoscaling.x-k8s.io/",
-)
-
 _karpenter_crds: CrdValidator | None = None
 
 

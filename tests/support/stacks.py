@@ -14,6 +14,7 @@ import yaml
 from components.common.parsing import ConfigError
 from components.config import PlatformConfig, parse_config
 from preflight.model.harness import REPO_ROOT, StackRun
+from preflight.model.objects import KARPENTER_CRD_TYPE_PREFIXES
 from preflight.stacks import stack_names
 
 # Every stack file in the repo, a user's own included: the tests parametrized over it check any stack added.
@@ -37,14 +38,6 @@ def write_stack_file(directory: Path, config: dict[str, Any]) -> Path:
     path = directory / "Pulumi.test.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
     return path
-
-
-# Custom resources whose CRDs the karpenter-crd release installs: Karpenter's own and the CapacityBuffer.
-KARPENTER_CRD_TYPE_PREFIXES = (
-    "kubernetes:karpenter.sh/",
-    "kubernetes:karpenter.k8s.aws/",
-    "kubernetes:autoscaling.x-k8s.io/",
-)
 
 
 def karpenter_manifests(run: StackRun) -> list[dict[str, Any]]:

@@ -180,3 +180,13 @@ def test_missing_chart_sources_exit_2_with_one_line(tmp_path, capsys, monkeypatc
 def test_a_missing_stack_file_exits_2(capsys):
     assert cli.main(["no-such-stack"]) == 2
     assert "no stack config file" in capsys.readouterr().err
+
+
+def test_objects_fails_on_custom_resources_whose_crd_no_release_installs(stack_run, rendered_releases):
+    releases = {name: r for name, r in rendered_releases("dev").items() if name != "karpenter-crd"}
+    result, report = stage_result(stack_run("dev"), "objects", releases)
+    assert not result.passed
+    assert any(
+        f.subject == "program" and f.message.endswith("no release of the stack installs its CRD (karpenter-crd)")
+        for f in result.findings
+    ), report

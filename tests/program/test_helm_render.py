@@ -30,7 +30,6 @@ from preflight.helm.render import (
 from preflight.helm.values import (
     chart_values,
     disabled_subchart_value_paths,
-    ignored_release_value_paths,
     known_values,
     unknown_release_value_paths,
     unknown_value_paths,
@@ -46,7 +45,7 @@ from preflight.validate.kubernetes import (
     validate_objects,
 )
 from tests.support.stack_variants import STACK_VARIANTS
-from tests.support.stacks import REPO_STACKS, karpenter_manifests
+from tests.support.stacks import REPO_STACKS
 from tests.support.upstream import upstream_dir
 
 STACKS = [*REPO_STACKS, *(variant.name for variant in STACK_VARIANTS)]
@@ -99,17 +98,6 @@ def test_every_release_renders_through_real_helm_without_warnings(name, stack_or
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_every_values_key_is_read_by_the_chart(name, stack_or_variant_run, rendered_releases):
-    ignored = {}
-    for pin in release_pins(stack_or_variant_run(name)):
-        release = rendered_releases(name)[pin["release"]]
-        paths = ignored_release_value_paths(pin, chart_values(chart_dir(pin["chart"])), release.subcharts, ())
-        if paths:
-            ignored[pin["release"]] = paths
-    assert ignored == {}
-
-
-@pytest.mark.parametrize("name", STACKS)
 def test_every_enabled_subchart_has_a_chart_source(name, stack_or_variant_run):
     """A subchart the values enable must be in the chart source, or its objects, values and pods go unchecked."""
     missing = {}
@@ -138,60 +126,9 @@ def test_a_render_with_an_enabled_subchart_missing_from_its_source_fails(tmp_pat
         render_chart("kube-prometheus-stack", {}, release="kps", namespace="monitoring", kube_version="1.34")
 
 
-@pytest.mark.parametrize("name", STACKS)
-def test_every_rendered_object_passes_its_kubernetes_or_crd_schema(name, rendered_releases, held):
-    releases = rendered_releases(name)
-    catalogue = held.extended(crds_installed_by(releases))
-    problems, builtin = [], 0
-    for release in releases.values():
-        report = validate_objects(release.all_objects(), release.kube_version, catalogue)
-        problems += [f"release {release.release}: {p}" for p in report.problems]
-        builtin += report.builtin
-    assert problems == []
-    assert builtin > 0
-
-
-@pytest.mark.parametrize("name", STACKS)
-def test_every_custom_resource_has_its_crd_installed_by_the_stack(name, rendered_releases):
-    releases = rendered_releases(name)
-    installed = {kind for crd, _ in crds_installed_by(releases) for kind in served_kinds(crd)}
-    missing = []
-    for release in releases.values():
-        schemas = builtin_schemas(release.kube_version)
-        for obj in release.all_objects():
-            key = (obj["apiVersion"], obj["kind"])
-            if not schemas.knows(*key) and key not in installed:
-                missing.append(
-                    f"release {release.release}: {obj['apiVersion']} {obj['kind']} {obj['metadata'].get('name')}"
-                )
-    assert missing == [], "custom resources whose CRD no release of the stack installs (the apply would fail)"
-
-
-@pytest.mark.parametrize("name", STACKS)
-def test_every_custom_resource_the_program_registers_has_its_crd_installed_by_a_release(
-    name, stack_or_variant_run, rendered_releases
-):
-    # NodePools, EC2NodeClasses, NodeOverlays and CapacityBuffers are registered by the program, not rendered by a
-    # chart: their CRDs must still come from a release of the stack (karpenter-crd), or the apply fails.
-    installed = {kind for crd, _ in crds_installed_by(rendered_releases(name)) for kind in served_kinds(crd)}
-    registered = {(m["apiVersion"], m["kind"]) for m in karpenter_manifests(stack_or_variant_run(name))}
-    assert registered - installed == set()
-
-
-@pytest.mark.parametrize("name", STACKS)
-def test_every_built_in_object_the_program_registers_passes_the_kubernetes_schema(name, stack_or_variant_run):
-    # The program's own built-in objects (a warm slice's PodTemplate, ConfigMaps, StorageClasses), not a chart's.
-    from preflight.model.objects import HELM_RELEASE, manifest_of
-
-    run = stack_or_variant_run(name)
-    objects = [
-        manifest_of(r)
-        for r in run.resources
-        if r.type.startswith("kubernetes:") and r.type != HELM_RELEASE and not r.type.startswith("kubernetes:helm")
-    ]
-    schemas = builtin_schemas(run.outputs["kubernetesVersion"])
-    builtin = [o for o in objects if schemas.knows(o["apiVersion"], o["kind"])]
-    assert validate_objects(builtin, run.outputs["kubernetesVersion"], held_crds(upstream_dir())).problems == []
+# Every stack and variant's values keys, rendered objects (Kubernetes schema and CRDs), CRDs installed by the stack
+# and the program's own objects are checked by preflight's helm and objects stages in
+# tests/preflight/test_every_stack.py; the tests here keep the rules and their broken inputs.
 
 
 def test_the_schema_check_sees_the_warm_slice_templates_and_rejects_a_broken_one(stack_or_variant_run):
